@@ -1,0 +1,69 @@
+"""Findings and the exceptions that carry them, shared by loading, releasing and validation."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+SEVERITIES = ("error", "warning")
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One problem in one place of the data, in words a person can act on.
+
+    ``key`` is the row's id (``APR-048``, ``nvidia_h200_sxm_141gb``) or, when no id
+    could be read, ``line <n>`` of the file.
+    """
+
+    severity: str
+    dataset: str
+    key: str
+    column: str
+    check: str
+    value: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        where = f"{self.dataset}[{self.key}].{self.column}" if self.column else (
+            f"{self.dataset}[{self.key}]"
+        )
+        return f"{self.severity}: {where}: {self.check}: {self.message} (value: {self.value!s})"
+
+
+class ChipSupplyError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class DataValidationError(ChipSupplyError):
+    """The data broke its contract; ``findings`` lists every violation."""
+
+    def __init__(self, findings: list[Finding], *, context: str = "") -> None:
+        self.findings = sorted(findings)
+        errors = [f for f in self.findings if f.severity == "error"]
+        head = f"{context}: " if context else ""
+        lines = [f"{head}{len(errors)} error(s) in the data"]
+        lines += [f"  {f}" for f in self.findings[:50]]
+        if len(self.findings) > 50:
+            lines.append(f"  ... and {len(self.findings) - 50} more")
+        super().__init__("\n".join(lines))
+
+
+class HashMismatchError(ChipSupplyError):
+    """A released file's sha256 differs from the one in ``data/registry.txt``."""
+
+    def __init__(self, path: Path | str, expected: str, actual: str) -> None:
+        self.path, self.expected, self.actual = Path(path), expected, actual
+        super().__init__(
+            f"{path}: sha256 mismatch: registry says {expected}, file has {actual}. "
+            "Released files never change: restore it (git checkout -- <file>) "
+            "or delete it so it is fetched again."
+        )
+
+
+class ReleaseNotFoundError(ChipSupplyError):
+    """A release is neither on disk nor reachable at the data URL."""
