@@ -1,4 +1,4 @@
-"""Pandera contracts of the seven datasets: the single source of truth for columns, types and checks.
+"""Pandera contracts of the seven datasets: the one source of truth for columns, types, checks.
 
 Every table is a :class:`pandera.polars.DataFrameModel` that is ``strict`` (no column
 more, none less) and ``coerce`` (CSV text becomes the declared type). Units live in
@@ -169,7 +169,9 @@ class Sources(_Base):
 class Entities(_Base):
     """A company, lab, regulator or government body; every alias resolves to one id."""
 
-    entity_id: str = pa.Field(unique=True, str_matches=SLUG, description="Stable id, e.g. 'bytedance'")
+    entity_id: str = pa.Field(
+        unique=True, str_matches=SLUG, description="Stable id, e.g. 'bytedance'"
+    )
     name: str = pa.Field(str_length={"min_value": 1}, description="Usual English name")
     native_name: str = pa.Field(nullable=True, description="Name in the entity's own language")
     kind: str = pa.Field(isin=ENTITY_KINDS, description="What sort of body it is")
@@ -187,37 +189,85 @@ class Entities(_Base):
 class Chips(_Base):
     """An accelerator's specification, each figure tagged with its basis."""
 
-    chip_id: str = pa.Field(unique=True, str_matches=SLUG, description="Stable id, e.g. 'nvidia_h200_sxm_141gb'")
+    chip_id: str = pa.Field(
+        unique=True, str_matches=SLUG, description="Stable id, e.g. 'nvidia_h200_sxm_141gb'"
+    )
     vendor_id: str = pa.Field(str_matches=SLUG, description="entity_id of the designer")
     model: str = pa.Field(str_length={"min_value": 1}, description="Product name")
     architecture: str = pa.Field(nullable=True, description="Micro-architecture (die)")
-    release_date: pl.Date = pa.Field(nullable=True, ge=EARLIEST, description="Announcement or launch date")
-    release_precision: str = pa.Field(isin=RELEASE_PRECISION, description="Precision of release_date")
+    release_date: pl.Date = pa.Field(
+        nullable=True, ge=EARLIEST, description="Announcement or launch date"
+    )
+    release_precision: str = pa.Field(
+        isin=RELEASE_PRECISION, description="Precision of release_date"
+    )
     china_specific: bool = pa.Field(description="Designed for the Chinese market under US rules")
     process_node: str = pa.Field(nullable=True, description="Foundry process as reported")
-    bf16_dense_tflops: float = pa.Field(nullable=True, ge=0, description=_desc("Dense BF16 (or FP16) tensor throughput", "TFLOP/s"))
-    bf16_dense_tflops_basis: str = pa.Field(nullable=True, isin=VALUE_BASIS, description="Basis of bf16_dense_tflops")
-    fp8_dense_tflops: float = pa.Field(nullable=True, ge=0, description=_desc("Dense FP8 tensor throughput", "TFLOP/s"))
-    fp8_dense_tflops_basis: str = pa.Field(nullable=True, isin=VALUE_BASIS, description="Basis of fp8_dense_tflops")
-    int8_dense_tops: float = pa.Field(nullable=True, ge=0, description=_desc("Dense INT8 tensor throughput", "TOP/s"))
-    int8_dense_tops_basis: str = pa.Field(nullable=True, isin=VALUE_BASIS, description="Basis of int8_dense_tops")
-    fp4_dense_tflops: float = pa.Field(nullable=True, ge=0, description=_desc("Dense FP4 tensor throughput", "TFLOP/s"))
-    fp4_dense_tflops_basis: str = pa.Field(nullable=True, isin=VALUE_BASIS, description="Basis of fp4_dense_tflops")
+    bf16_dense_tflops: float = pa.Field(
+        nullable=True, ge=0, description=_desc("Dense BF16 (or FP16) tensor throughput", "TFLOP/s")
+    )
+    bf16_dense_tflops_basis: str = pa.Field(
+        nullable=True, isin=VALUE_BASIS, description="Basis of bf16_dense_tflops"
+    )
+    fp8_dense_tflops: float = pa.Field(
+        nullable=True, ge=0, description=_desc("Dense FP8 tensor throughput", "TFLOP/s")
+    )
+    fp8_dense_tflops_basis: str = pa.Field(
+        nullable=True, isin=VALUE_BASIS, description="Basis of fp8_dense_tflops"
+    )
+    int8_dense_tops: float = pa.Field(
+        nullable=True, ge=0, description=_desc("Dense INT8 tensor throughput", "TOP/s")
+    )
+    int8_dense_tops_basis: str = pa.Field(
+        nullable=True, isin=VALUE_BASIS, description="Basis of int8_dense_tops"
+    )
+    fp4_dense_tflops: float = pa.Field(
+        nullable=True, ge=0, description=_desc("Dense FP4 tensor throughput", "TFLOP/s")
+    )
+    fp4_dense_tflops_basis: str = pa.Field(
+        nullable=True, isin=VALUE_BASIS, description="Basis of fp4_dense_tflops"
+    )
     memory_gb: float = pa.Field(nullable=True, ge=0, description=_desc("On-package memory", "GB"))
-    memory_gb_basis: str = pa.Field(nullable=True, isin=VALUE_BASIS, description="Basis of memory_gb")
+    memory_gb_basis: str = pa.Field(
+        nullable=True, isin=VALUE_BASIS, description="Basis of memory_gb"
+    )
     memory_type: str = pa.Field(nullable=True, description="HBM3, HBM3e, GDDR6 ...")
-    memory_bw_gbps: float = pa.Field(nullable=True, ge=0, description=_desc("Total DRAM bandwidth", "GB/s"))
-    memory_bw_gbps_basis: str = pa.Field(nullable=True, isin=VALUE_BASIS, description="Basis of memory_bw_gbps")
-    interconnect_gbps: float = pa.Field(nullable=True, ge=0, description=_desc("Aggregate bidirectional chip-to-chip transfer rate", "GB/s"))
-    interconnect_gbps_basis: str = pa.Field(nullable=True, isin=VALUE_BASIS, description="Basis of interconnect_gbps")
+    memory_bw_gbps: float = pa.Field(
+        nullable=True, ge=0, description=_desc("Total DRAM bandwidth", "GB/s")
+    )
+    memory_bw_gbps_basis: str = pa.Field(
+        nullable=True, isin=VALUE_BASIS, description="Basis of memory_bw_gbps"
+    )
+    interconnect_gbps: float = pa.Field(
+        nullable=True,
+        ge=0,
+        description=_desc("Aggregate bidirectional chip-to-chip transfer rate", "GB/s"),
+    )
+    interconnect_gbps_basis: str = pa.Field(
+        nullable=True, isin=VALUE_BASIS, description="Basis of interconnect_gbps"
+    )
     tdp_w: float = pa.Field(nullable=True, ge=0, description=_desc("Board or module power", "W"))
     tdp_w_basis: str = pa.Field(nullable=True, isin=VALUE_BASIS, description="Basis of tdp_w")
-    die_area_mm2: float = pa.Field(nullable=True, gt=0, description=_desc("Applicable die area (logic dies, 3A090 sense)", "mm2"))
-    die_area_mm2_basis: str = pa.Field(nullable=True, isin=VALUE_BASIS, description="Basis of die_area_mm2")
-    tpp_stated: float = pa.Field(nullable=True, ge=0, description=_desc("TPP as stated by a source, checked against the derived TPP", "bit x TOP/s"))
+    die_area_mm2: float = pa.Field(
+        nullable=True,
+        gt=0,
+        description=_desc("Applicable die area (logic dies, 3A090 sense)", "mm2"),
+    )
+    die_area_mm2_basis: str = pa.Field(
+        nullable=True, isin=VALUE_BASIS, description="Basis of die_area_mm2"
+    )
+    tpp_stated: float = pa.Field(
+        nullable=True,
+        ge=0,
+        description=_desc(
+            "TPP as stated by a source, checked against the derived TPP", "bit x TOP/s"
+        ),
+    )
     source_ids: StrList = pa.Field(description="Sources of the row; ';' in CSV")
     confidence: str = pa.Field(isin=CONFIDENCE, description="Our confidence in the row")
-    notes: str = pa.Field(nullable=True, description="Conflicts between sources and which figure was kept")
+    notes: str = pa.Field(
+        nullable=True, description="Conflicts between sources and which figure was kept"
+    )
 
     @pa.check("source_ids", name="at_least_one_source")
     def _sourced(cls, data: pa.PolarsData) -> pl.LazyFrame:
@@ -230,8 +280,15 @@ class Chips(_Base):
     @pa.dataframe_check(name="basis_iff_value")
     def _basis(cls, data: pa.PolarsData) -> pl.LazyFrame:
         stems = (
-            "bf16_dense_tflops", "fp8_dense_tflops", "int8_dense_tops", "fp4_dense_tflops",
-            "memory_gb", "memory_bw_gbps", "interconnect_gbps", "tdp_w", "die_area_mm2",
+            "bf16_dense_tflops",
+            "fp8_dense_tflops",
+            "int8_dense_tops",
+            "fp4_dense_tflops",
+            "memory_gb",
+            "memory_bw_gbps",
+            "interconnect_gbps",
+            "tdp_w",
+            "die_area_mm2",
         )
         return data.lazyframe.select(
             pl.all_horizontal(
@@ -256,27 +313,53 @@ class ControlRules(_Base):
     """
 
     rule_id: str = pa.Field(str_matches=SLUG, description="Rule vintage, e.g. 'us_bis_2023_10'")
-    clause: str = pa.Field(str_length={"min_value": 1}, description="Clause within the vintage, e.g. '3A090.a.2'")
+    clause: str = pa.Field(
+        str_length={"min_value": 1}, description="Clause within the vintage, e.g. '3A090.a.2'"
+    )
     rule_name: str = pa.Field(description="Title of the rule")
     jurisdiction: str = pa.Field(str_matches=COUNTRY, description="Issuing country")
     authority_id: str = pa.Field(str_matches=SLUG, description="entity_id of the issuing body")
     citation: str = pa.Field(nullable=True, description="Official citation, e.g. '87 FR 62186'")
     published_date: pl.Date = pa.Field(ge=EARLIEST, description="Publication date")
     effective_date: pl.Date = pa.Field(ge=EARLIEST, description="Date the clause took effect")
-    superseded_date: pl.Date = pa.Field(nullable=True, ge=EARLIEST, description="Date a later vintage replaced it")
+    superseded_date: pl.Date = pa.Field(
+        nullable=True, ge=EARLIEST, description="Date a later vintage replaced it"
+    )
     clause_kind: str = pa.Field(isin=CLAUSE_KINDS, description="classification or licence_policy")
-    eccn_class: str = pa.Field(nullable=True, description="Class a classification clause assigns, e.g. '3A090.a'")
-    applies_to: StrList = pa.Field(description="Classes a licence-policy clause applies to; ';' in CSV")
-    tpp_min: float = pa.Field(nullable=True, ge=0, description=_desc("TPP at or above", "bit x TOP/s"))
+    eccn_class: str = pa.Field(
+        nullable=True, description="Class a classification clause assigns, e.g. '3A090.a'"
+    )
+    applies_to: StrList = pa.Field(
+        description="Classes a licence-policy clause applies to; ';' in CSV"
+    )
+    tpp_min: float = pa.Field(
+        nullable=True, ge=0, description=_desc("TPP at or above", "bit x TOP/s")
+    )
     tpp_max: float = pa.Field(nullable=True, ge=0, description=_desc("TPP below", "bit x TOP/s"))
-    pd_min: float = pa.Field(nullable=True, ge=0, description=_desc("Performance density at or above", "TPP/mm2"))
-    pd_max: float = pa.Field(nullable=True, ge=0, description=_desc("Performance density below", "TPP/mm2"))
-    interconnect_min_gbps: float = pa.Field(nullable=True, ge=0, description=_desc("Bidirectional transfer rate at or above", "GB/s"))
-    dram_bw_min_gbps: float = pa.Field(nullable=True, ge=0, description=_desc("Total DRAM bandwidth at or above", "GB/s"))
-    dram_bw_max_gbps: float = pa.Field(nullable=True, ge=0, description=_desc("Total DRAM bandwidth below", "GB/s"))
-    licence_policy: str = pa.Field(nullable=True, isin=LICENCE_POLICIES, description="Licence review policy for the destinations")
+    pd_min: float = pa.Field(
+        nullable=True, ge=0, description=_desc("Performance density at or above", "TPP/mm2")
+    )
+    pd_max: float = pa.Field(
+        nullable=True, ge=0, description=_desc("Performance density below", "TPP/mm2")
+    )
+    interconnect_min_gbps: float = pa.Field(
+        nullable=True, ge=0, description=_desc("Bidirectional transfer rate at or above", "GB/s")
+    )
+    dram_bw_min_gbps: float = pa.Field(
+        nullable=True, ge=0, description=_desc("Total DRAM bandwidth at or above", "GB/s")
+    )
+    dram_bw_max_gbps: float = pa.Field(
+        nullable=True, ge=0, description=_desc("Total DRAM bandwidth below", "GB/s")
+    )
+    licence_policy: str = pa.Field(
+        nullable=True,
+        isin=LICENCE_POLICIES,
+        description="Licence review policy for the destinations",
+    )
     destinations: StrList = pa.Field(description="ISO country codes the policy covers; ';' in CSV")
-    rule_text: str = pa.Field(str_length={"min_value": 1}, description="Verbatim rule text of the clause")
+    rule_text: str = pa.Field(
+        str_length={"min_value": 1}, description="Verbatim rule text of the clause"
+    )
     source_ids: StrList = pa.Field(description="Sources of the row; ';' in CSV")
     confidence: str = pa.Field(isin=CONFIDENCE, description="Our confidence in the row")
     notes: str = pa.Field(nullable=True, description="Free text")
@@ -296,10 +379,17 @@ class ControlRules(_Base):
 
     @pa.dataframe_check(name="threshold_min_below_max")
     def _bounds(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        pairs = (("tpp_min", "tpp_max"), ("pd_min", "pd_max"), ("dram_bw_min_gbps", "dram_bw_max_gbps"))
+        pairs = (
+            ("tpp_min", "tpp_max"),
+            ("pd_min", "pd_max"),
+            ("dram_bw_min_gbps", "dram_bw_max_gbps"),
+        )
         return data.lazyframe.select(
             pl.all_horizontal(
-                [pl.col(a).is_null() | pl.col(b).is_null() | (pl.col(a) < pl.col(b)) for a, b in pairs]
+                [
+                    pl.col(a).is_null() | pl.col(b).is_null() | (pl.col(a) < pl.col(b))
+                    for a, b in pairs
+                ]
             )
         )
 
@@ -309,7 +399,9 @@ class ControlRules(_Base):
         return data.lazyframe.select(
             pl.when(is_class)
             .then(pl.col("eccn_class").is_not_null())
-            .otherwise(pl.col("licence_policy").is_not_null() & (pl.col("applies_to").list.len() > 0))
+            .otherwise(
+                pl.col("licence_policy").is_not_null() & (pl.col("applies_to").list.len() > 0)
+            )
         )
 
 
@@ -317,20 +409,37 @@ class Approvals(_Base):
     """A government decision on AI-chip trade with China: one gate, one side."""
 
     event_id: str = pa.Field(unique=True, str_matches=r"^APR-\d{3}$", description="Stable id")
-    date: pl.Date = pa.Field(ge=EARLIEST, description="Decision or effective date; first report date when neither is stated")
-    date_precision: str = pa.Field(isin=DATE_PRECISION, description="Precision of date (first day of the period)")
+    date: pl.Date = pa.Field(
+        ge=EARLIEST,
+        description="Decision or effective date; first report date when neither is stated",
+    )
+    date_precision: str = pa.Field(
+        isin=DATE_PRECISION, description="Precision of date (first day of the period)"
+    )
     jurisdiction: str = pa.Field(str_matches=COUNTRY, description="Government that decided")
     authority_ids: StrList = pa.Field(description="entity_ids of the deciding bodies; ';' in CSV")
     authority_reported: str = pa.Field(description="Authority as the sources name it")
     action: str = pa.Field(isin=APPROVAL_ACTIONS, description="What the decision did")
     chip_ids: StrList = pa.Field(description="chip_ids the decision names; ';' in CSV")
-    subject_other: StrList = pa.Field(description="Other subjects: rule categories, products not in chips; ';' in CSV")
-    entity_ids: StrList = pa.Field(description="entity_ids of the companies the decision names; ';' in CSV")
-    quantity_units: pl.Int64 = pa.Field(nullable=True, ge=0, description=_desc("Quantity the decision sets", "units"))
-    quantity_qualifier: str = pa.Field(nullable=True, isin=QUANTITY_QUALIFIERS, description="How exact quantity_units is")
-    quantity_scope: str = pa.Field(nullable=True, isin=QUANTITY_SCOPES, description="per_entity, or combined across entity_ids")
+    subject_other: StrList = pa.Field(
+        description="Other subjects: rule categories, products not in chips; ';' in CSV"
+    )
+    entity_ids: StrList = pa.Field(
+        description="entity_ids of the companies the decision names; ';' in CSV"
+    )
+    quantity_units: pl.Int64 = pa.Field(
+        nullable=True, ge=0, description=_desc("Quantity the decision sets", "units")
+    )
+    quantity_qualifier: str = pa.Field(
+        nullable=True, isin=QUANTITY_QUALIFIERS, description="How exact quantity_units is"
+    )
+    quantity_scope: str = pa.Field(
+        nullable=True, isin=QUANTITY_SCOPES, description="per_entity, or combined across entity_ids"
+    )
     conditions: str = pa.Field(nullable=True, description="Conditions attached, as reported")
-    status_as_reported: str = pa.Field(isin=STATUS_AS_REPORTED, description="official text, confirmed on record, or reported")
+    status_as_reported: str = pa.Field(
+        isin=STATUS_AS_REPORTED, description="official text, confirmed on record, or reported"
+    )
     status_detail: str = pa.Field(nullable=True, description="Who reported or confirmed it")
     summary: str = pa.Field(str_length={"min_value": 1}, description="One sentence")
     source_ids: StrList = pa.Field(description="Sources of the row; ';' in CSV")
@@ -361,22 +470,49 @@ class Shipments(_Base):
     record_type: str = pa.Field(isin=SHIPMENT_RECORD_TYPES, description="What the record measures")
     period_start: pl.Date = pa.Field(ge=EARLIEST, description="First day covered")
     period_end: pl.Date = pa.Field(ge=EARLIEST, description="Last day covered")
-    period_precision: str = pa.Field(isin=DATE_PRECISION, description="Precision of the period bounds")
-    chip_ids: StrList = pa.Field(description="chip_ids covered; empty when the record spans a product line; ';' in CSV")
+    period_precision: str = pa.Field(
+        isin=DATE_PRECISION, description="Precision of the period bounds"
+    )
+    chip_ids: StrList = pa.Field(
+        description="chip_ids covered; empty when the record spans a product line; ';' in CSV"
+    )
     product_scope: str = pa.Field(description="Products as the source describes them")
     vendor_id: str = pa.Field(str_matches=SLUG, description="entity_id of the chip vendor")
-    buyer_ids: StrList = pa.Field(description="entity_ids of named buyers; empty for an aggregate; ';' in CSV")
+    buyer_ids: StrList = pa.Field(
+        description="entity_ids of named buyers; empty for an aggregate; ';' in CSV"
+    )
     buyer_scope: str = pa.Field(description="Buyers as the source describes them")
-    quantity_scope: str = pa.Field(nullable=True, isin=QUANTITY_SCOPES, description="per_entity, or combined across buyer_ids")
-    destination: str = pa.Field(str_matches=r"^([A-Z]{2}(\+[A-Z]{2})*|non_CN|unknown)$", description="ISO code(s) of the destination, 'non_CN' or 'unknown'")
-    units_low: pl.Int64 = pa.Field(nullable=True, ge=0, description=_desc("5th percentile of units", "units"))
-    units: pl.Int64 = pa.Field(nullable=True, ge=0, description=_desc("Central figure of units", "units"))
-    units_high: pl.Int64 = pa.Field(nullable=True, ge=0, description=_desc("95th percentile of units", "units"))
-    units_qualifier: str = pa.Field(nullable=True, isin=QUANTITY_QUALIFIERS, description="How exact the unit figure is")
-    value_usd_low: float = pa.Field(nullable=True, ge=0, description=_desc("5th percentile of value", "USD, nominal"))
-    value_usd: float = pa.Field(nullable=True, ge=0, description=_desc("Central figure of value", "USD, nominal"))
-    value_usd_high: float = pa.Field(nullable=True, ge=0, description=_desc("95th percentile of value", "USD, nominal"))
-    value_qualifier: str = pa.Field(nullable=True, isin=QUANTITY_QUALIFIERS, description="How exact the value is")
+    quantity_scope: str = pa.Field(
+        nullable=True, isin=QUANTITY_SCOPES, description="per_entity, or combined across buyer_ids"
+    )
+    destination: str = pa.Field(
+        str_matches=r"^([A-Z]{2}(\+[A-Z]{2})*|non_CN|unknown)$",
+        description="ISO code(s) of the destination, 'non_CN' or 'unknown'",
+    )
+    units_low: pl.Int64 = pa.Field(
+        nullable=True, ge=0, description=_desc("5th percentile of units", "units")
+    )
+    units: pl.Int64 = pa.Field(
+        nullable=True, ge=0, description=_desc("Central figure of units", "units")
+    )
+    units_high: pl.Int64 = pa.Field(
+        nullable=True, ge=0, description=_desc("95th percentile of units", "units")
+    )
+    units_qualifier: str = pa.Field(
+        nullable=True, isin=QUANTITY_QUALIFIERS, description="How exact the unit figure is"
+    )
+    value_usd_low: float = pa.Field(
+        nullable=True, ge=0, description=_desc("5th percentile of value", "USD, nominal")
+    )
+    value_usd: float = pa.Field(
+        nullable=True, ge=0, description=_desc("Central figure of value", "USD, nominal")
+    )
+    value_usd_high: float = pa.Field(
+        nullable=True, ge=0, description=_desc("95th percentile of value", "USD, nominal")
+    )
+    value_qualifier: str = pa.Field(
+        nullable=True, isin=QUANTITY_QUALIFIERS, description="How exact the value is"
+    )
     method: str = pa.Field(isin=METHODS, description="How the figure was obtained")
     source_ids: StrList = pa.Field(description="Sources of the row; ';' in CSV")
     confidence: str = pa.Field(isin=CONFIDENCE, description="Our confidence in the row")
@@ -412,17 +548,37 @@ class LabCompute(_Base):
     lab_id: str = pa.Field(str_matches=SLUG, description="entity_id of the lab")
     subject: str = pa.Field(isin=LAB_SUBJECTS, description="holdings, cluster or training_run")
     name: str = pa.Field(nullable=True, description="Cluster or model name")
-    chip_id: str = pa.Field(nullable=True, str_matches=SLUG, description="chip_id, when one chip type is known")
+    chip_id: str = pa.Field(
+        nullable=True, str_matches=SLUG, description="chip_id, when one chip type is known"
+    )
     chip_reported: str = pa.Field(nullable=True, description="Hardware as the source describes it")
-    chip_count_low: pl.Int64 = pa.Field(nullable=True, ge=0, description=_desc("5th percentile of chip count", "chips"))
-    chip_count: pl.Int64 = pa.Field(nullable=True, ge=0, description=_desc("Central chip count", "chips"))
-    chip_count_high: pl.Int64 = pa.Field(nullable=True, ge=0, description=_desc("95th percentile of chip count", "chips"))
-    gpu_hours_low: float = pa.Field(nullable=True, ge=0, description=_desc("5th percentile of accelerator-hours", "chip-hours"))
-    gpu_hours: float = pa.Field(nullable=True, ge=0, description=_desc("Central accelerator-hours", "chip-hours"))
-    gpu_hours_high: float = pa.Field(nullable=True, ge=0, description=_desc("95th percentile of accelerator-hours", "chip-hours"))
-    training_flop_low: float = pa.Field(nullable=True, ge=0, description=_desc("5th percentile of training compute", "FLOP"))
-    training_flop: float = pa.Field(nullable=True, ge=0, description=_desc("Central training compute", "FLOP"))
-    training_flop_high: float = pa.Field(nullable=True, ge=0, description=_desc("95th percentile of training compute", "FLOP"))
+    chip_count_low: pl.Int64 = pa.Field(
+        nullable=True, ge=0, description=_desc("5th percentile of chip count", "chips")
+    )
+    chip_count: pl.Int64 = pa.Field(
+        nullable=True, ge=0, description=_desc("Central chip count", "chips")
+    )
+    chip_count_high: pl.Int64 = pa.Field(
+        nullable=True, ge=0, description=_desc("95th percentile of chip count", "chips")
+    )
+    gpu_hours_low: float = pa.Field(
+        nullable=True, ge=0, description=_desc("5th percentile of accelerator-hours", "chip-hours")
+    )
+    gpu_hours: float = pa.Field(
+        nullable=True, ge=0, description=_desc("Central accelerator-hours", "chip-hours")
+    )
+    gpu_hours_high: float = pa.Field(
+        nullable=True, ge=0, description=_desc("95th percentile of accelerator-hours", "chip-hours")
+    )
+    training_flop_low: float = pa.Field(
+        nullable=True, ge=0, description=_desc("5th percentile of training compute", "FLOP")
+    )
+    training_flop: float = pa.Field(
+        nullable=True, ge=0, description=_desc("Central training compute", "FLOP")
+    )
+    training_flop_high: float = pa.Field(
+        nullable=True, ge=0, description=_desc("95th percentile of training compute", "FLOP")
+    )
     method: str = pa.Field(isin=METHODS, description="How the figure was obtained")
     source_ids: StrList = pa.Field(description="Sources of the row; ';' in CSV")
     confidence: str = pa.Field(isin=CONFIDENCE, description="Our confidence in the row")
@@ -536,9 +692,13 @@ def key_of(name: str, df: pl.DataFrame) -> pl.Series:
         return pl.Series("key", [f"row {i + 1}" for i in range(df.height)], dtype=pl.String)
     if len(cols) == 1:
         return df.get_column(cols[0]).cast(pl.String).fill_null("").alias("key")
-    return df.select(
-        pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in cols], separator="/")
-    ).to_series().alias("key")
+    return (
+        df.select(
+            pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in cols], separator="/")
+        )
+        .to_series()
+        .alias("key")
+    )
 
 
 def validate(name: str, df: pl.DataFrame) -> tuple[pl.DataFrame | None, list[Finding]]:
@@ -558,8 +718,15 @@ def validate(name: str, df: pl.DataFrame) -> tuple[pl.DataFrame | None, list[Fin
         return None, _findings(name, df, exc.failure_cases)
     except SchemaError as exc:  # raised eagerly for some structural problems
         return None, [
-            Finding("error", name, "", str(getattr(exc, "column_name", "") or ""), "schema",
-                    "", str(exc).splitlines()[0])
+            Finding(
+                "error",
+                name,
+                "",
+                str(getattr(exc, "column_name", "") or ""),
+                "schema",
+                "",
+                str(exc).splitlines()[0],
+            )
         ]
     return out, []
 
@@ -569,8 +736,10 @@ def _findings(name: str, df: pl.DataFrame, cases: pl.DataFrame) -> list[Finding]
     out: list[Finding] = []
     for row in cases.iter_rows(named=True):
         idx = row.get("index")
-        key = keys[idx] if idx is not None and 0 <= idx < len(keys) and keys[idx] else (
-            f"row {idx + 1}" if idx is not None else ""
+        key = (
+            keys[idx]
+            if idx is not None and 0 <= idx < len(keys) and keys[idx]
+            else (f"row {idx + 1}" if idx is not None else "")
         )
         column = row.get("column") or ""
         if row.get("schema_context") == "DataFrameSchema":
@@ -586,8 +755,10 @@ def _findings(name: str, df: pl.DataFrame, cases: pl.DataFrame) -> list[Finding]
 def _explain(check: str, column: str, value: str) -> str:
     where = f"column '{column}'" if column else "row"
     if check == "column_in_schema" or check == "column_in_dataframe":
-        return f"column '{value}' is not expected here" if check == "column_in_schema" else (
-            f"required column '{value}' is missing"
+        return (
+            f"column '{value}' is not expected here"
+            if check == "column_in_schema"
+            else (f"required column '{value}' is missing")
         )
     if check.startswith("coerce_dtype"):
         return f"{where} holds a value that cannot be read as {check.split('(', 1)[-1].rstrip(')')}"

@@ -1,0 +1,249 @@
+"""The ``chip-supply`` command: list, show, cut, compare, validate and report releases.
+
+Only the standard library is imported here; each subcommand imports what it needs when
+it runs, so ``chip-supply --help`` answers without loading polars.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+DATASET_NAMES = ("sources", "entities", "chips", "control_rules", "approvals", "shipments",
+                 "lab_compute")
+FORMULA_START = ("=", "+", "-", "@")
+
+
+# --------------------------------------------------------------------------- subcommands
+def cmd_releases(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from analytics.datasets import releases, scan
+    from analytics.errors import ReleaseNotFoundError
+
+    known = releases()
+    if not known:
+        print("no releases yet; cut one with `chip-supply release DATE`")
+        return 0
+    header = ["release", *DATASET_NAMES]
+    rows, missing = [], []
+    for r in known:
+        try:
+            counts = [str(scan(n, r).select(pl.len()).collect().item()) for n in DATASET_NAMES]
+        except ReleaseNotFoundError as exc:
+            counts = ["?"] * len(DATASET_NAMES)
+            missing.append(f"{r}: {exc}")
+        rows.append([r + (" (latest)" if r == known[-1] else ""), *counts])
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        cells = zip(row, widths, strict=True)
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(cells)))
+    for line in missing:
+        print(f"not available: {line}", file=sys.stderr)
+    return 0
+
+
+def neutralise_formulas(df):
+    """Prefix text cells that a spreadsheet would run as a formula with a single quote.
+
+    >>> import polars as pl
+    >>> neutralise_formulas(pl.DataFrame({"a": ["=1+1", "ok", "@x"]}))["a"].to_list()
+    ["'=1+1", 'ok', "'@x"]
+    """
+    import polars as pl
+
+    starts = "|".join(f"\\{c}" for c in FORMULA_START)
+    return df.with_columns(
+        pl.when(pl.col(c).str.contains(f"^({starts})"))
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c, t in df.schema.items()
+        if t == pl.String
+    )
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from analytics.datasets import load
+
+    df = load(args.dataset, release=args.release)
+    if args.columns:
+        unknown = [c for c in args.columns if c not in df.columns]
+        if unknown:
+            from analytics.errors import ChipSupplyError
+
+            raise ChipSupplyError(f"no column {', '.join(unknown)} in {args.dataset}; "
+                                  f"columns: {', '.join(df.columns)}")
+        df = df.select(args.columns)
+    if args.limit is not None:
+        df = df.head(args.limit)
+    if args.format == "json":
+        print(df.write_json())
+    elif args.format == "csv":
+        lists = [c for c, t in df.schema.items() if isinstance(t, pl.List)]
+        out = df.with_columns(pl.col(c).list.join(";") for c in lists)
+        sys.stdout.write(neutralise_formulas(out).write_csv(line_terminator="\n"))
+    else:
+        with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200):
+            print(df)
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from analytics.publish import cut_release
+
+    print(cut_release(args.date, draft=args.draft, progress=True))
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from analytics.datasets import diff
+
+    d = diff(args.dataset, args.old, args.new)
+    if args.format == "json":
+        doc = {
+            "dataset": d.name, "old": d.old, "new": d.new, "summary": d.summary(),
+            "added": list(d.added), "removed": list(d.removed),
+            "changed": {k: {c: {"old": o, "new": n} for c, (o, n) in cols.items()}
+                        for k, cols in d.changed.items()},
+        }
+        print(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
+    else:
+        print(d.to_text())
+    return 0
+
+
+def _delegate(module: str, function: str, args: argparse.Namespace) -> int:
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        print(f"error: `chip-supply {args.command}` needs {module}, which is not installed",
+              file=sys.stderr)
+        return 2
+    return int(getattr(importlib.import_module(module), function)(args) or 0)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    return _delegate("analytics.quality", "main_validate", args)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    return _delegate("analytics.report", "main_report", args)
+
+
+# --------------------------------------------------------------------------- parser
+def _sub(subs, name: str, func, help: str, description: str, examples: str):
+    p = subs.add_parser(name, help=help, description=description,
+                        epilog="examples:\n" + examples,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(func=func)
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from analytics import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="chip-supply",
+        description="Sourced, versioned datasets on AI-chip supply into China: list, show, "
+                    "compare and validate releases, cut new ones, render the report.",
+        epilog="Data root: $CHIP_SUPPLY_DATA_DIR (default: the repository's data/). Releases "
+               "missing locally are downloaded from $CHIP_SUPPLY_DATA_URL into "
+               "$CHIP_SUPPLY_CACHE_DIR. Run `chip-supply COMMAND --help` for details.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    _sub(subs, "releases", cmd_releases, "list releases with row counts per dataset",
+         "List every release (local or in data/registry.txt) with its row count per dataset.",
+         "  chip-supply releases\n")
+
+    p = _sub(subs, "show", cmd_show, "print one dataset of a release",
+             "Print one dataset of a release (validated) as a table, CSV or JSON. CSV output "
+             "prefixes cells that start with = + - @ with a single quote, so that a "
+             "spreadsheet does not run them as formulas.",
+             "  chip-supply show approvals\n"
+             "  chip-supply show chips --release 2026-01-30 --columns chip_id model --limit 5\n"
+             "  chip-supply show shipments --format csv > shipments.csv\n")
+    p.add_argument("dataset", choices=DATASET_NAMES, metavar="DATASET",
+                   help="one of: " + ", ".join(DATASET_NAMES))
+    p.add_argument("--release", default="latest",
+                   help="release date, 'latest' (default) or 'draft'")
+    p.add_argument("--columns", nargs="+", metavar="COLUMN", help="only these columns")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N rows (by key)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    p = _sub(subs, "release", cmd_release, "cut a new release from the draft",
+             "Cut release DATE from the draft: validate it, keep what was public on DATE, "
+             "write CSV, Parquet and datapackage.json into data/releases/DATE/, register the "
+             "hashes in data/registry.txt and append the diff to data/CHANGELOG.md. Exit 1 "
+             "with every finding when the draft is invalid; exit 2 when DATE is released "
+             "already. Nothing is left behind on failure.",
+             "  chip-supply release 2026-11-29\n"
+             "  chip-supply release 2026-12-31 --draft path/to/draft\n")
+    p.add_argument("date", metavar="DATE", help="release date YYYY-MM-DD")
+    p.add_argument("--draft", metavar="PATH", help="draft folder (default: data/draft)")
+
+    p = _sub(subs, "diff", cmd_diff, "compare a dataset between two releases",
+             "Rows added, removed and changed (by primary key) between two releases of a "
+             "dataset, with the old and new values of each changed column.",
+             "  chip-supply diff approvals 2026-01-30 2026-11-29\n"
+             "  chip-supply diff chips 2026-11-29 draft --format json\n")
+    p.add_argument("dataset", choices=DATASET_NAMES, metavar="DATASET")
+    p.add_argument("old", metavar="OLD", help="older release date (or 'draft')")
+    p.add_argument("new", metavar="NEW", help="newer release date (or 'draft', 'latest')")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+
+    p = _sub(subs, "validate", cmd_validate, "validate a release, the draft or a folder",
+             "Run the contracts, the cross-dataset checks and the data-quality suite on a "
+             "release, on the draft or on a folder of CSVs. Exits non-zero on errors.",
+             "  chip-supply validate --release latest\n"
+             "  chip-supply validate --release all --format json\n"
+             "  chip-supply validate --draft --strict\n"
+             "  chip-supply validate path/to/folder --data-docs reports/data-docs\n")
+    p.add_argument("path", nargs="?", metavar="PATH", help="folder of dataset CSVs")
+    p.add_argument("--release", metavar="R", help="release date, 'latest' or 'all'")
+    p.add_argument("--draft", action="store_true", help="validate data/draft")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    p.add_argument("--data-docs", metavar="DIR", help="write Data Docs (HTML) into DIR")
+
+    p = _sub(subs, "report", cmd_report, "render the HTML report of a release",
+             "Execute the notebooks against a release and write a self-contained HTML report "
+             "that opens offline.",
+             "  chip-supply report\n"
+             "  chip-supply report --release 2026-01-30 --out reports/ --jobs 2\n")
+    p.add_argument("--release", default="latest", metavar="R", help="release date or 'latest'")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: reports/<release>/)")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="notebooks run in parallel (default: chosen by the report)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``chip-supply`` with ``argv``; return the exit code (0 ok, 1 invalid data, 2 error)."""
+    args = build_parser().parse_args(argv)
+    from analytics.errors import ChipSupplyError, DataValidationError
+
+    try:
+        return args.func(args)
+    except DataValidationError as exc:
+        errors = [f for f in exc.findings if f.severity == "error"]
+        print(f"error: {len(errors)} error(s) in the data; nothing was written", file=sys.stderr)
+        for finding in exc.findings:
+            print(f"  {finding}", file=sys.stderr)
+        return 1
+    except ChipSupplyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. `chip-supply show approvals | head`
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

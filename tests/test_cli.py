@@ -1,0 +1,176 @@
+"""The chip-supply command: help, listing, showing, cutting, comparing, delegating."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.machinery
+import io
+import json
+import subprocess
+import sys
+import types
+
+import polars as pl
+import pytest
+from conftest import EARLY, LATE, write_folder
+
+from analytics import cli
+from analytics.cli import main
+
+SUBCOMMANDS = ("releases", "show", "release", "diff", "validate", "report")
+
+
+@pytest.mark.parametrize("argv", [[], *([c] for c in SUBCOMMANDS)])
+def test_every_help_exits_0(argv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: chip-supply")
+    if argv:
+        assert "examples:\n  chip-supply " + argv[0] in out
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == "chip-supply 0.1.0"
+
+
+def test_help_does_not_import_polars():
+    code = (
+        "import sys\nfrom analytics.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('polars', 'pandera', 'pooch', 'numpy') if m in sys.modules]\n"
+        "print(heavy, file=sys.stderr)\nsys.exit(1 if heavy else 0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_releases_lists_row_counts(released_root, capsys):
+    assert main(["releases"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["release", "sources", "entities", "chips", "control_rules",
+                                "approvals", "shipments", "lab_compute"]
+    assert lines[1].split() == ["2026-01-30", "1", "3", "1", "1", "2", "1", "0"]
+    assert lines[2].split() == ["2026-11-29", "(latest)", "4", "3", "2", "2", "3", "1", "1"]
+
+
+def test_releases_when_there_are_none(data_root, capsys):
+    assert main(["releases"]) == 0
+    assert "no releases yet" in capsys.readouterr().out
+
+
+def test_show_table(released_root, capsys):
+    assert main(["show", "entities", "--release", "2026-01-30"]) == 0
+    out = capsys.readouterr().out
+    assert "shape: (3, 8)" in out and "乙实验室" in out
+
+
+def test_show_csv_columns_limit(released_root, capsys):
+    assert main(["show", "approvals", "--columns", "event_id", "source_ids", "--limit", "2",
+                 "--format", "csv"]) == 0
+    assert capsys.readouterr().out == (
+        f"event_id,source_ids\nAPR-001,{EARLY}\nAPR-002,{EARLY};{LATE}\n"
+    )
+
+
+def test_show_csv_neutralises_formulas(data_root, tiny_tables, capsys):
+    payloads = ["=HYPERLINK(\"http://x\",\"y\")", "+1", "-2", "@SUM(A1)"]
+    approvals = tiny_tables["approvals"].with_columns(
+        summary=pl.Series(payloads[:3]),
+        conditions=pl.Series([payloads[3], None, "fine"]),
+    )
+    write_folder(data_root / "draft", {"approvals": approvals})
+    assert main(["show", "approvals", "--release", "draft", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["summary"] for r in rows] == ["'" + p for p in payloads[:3]]
+    assert [r["conditions"] for r in rows] == ["'@SUM(A1)", "", "fine"]
+    assert rows[0]["quantity_units"] == "400000"
+
+
+def test_show_json(released_root, capsys):
+    assert main(["show", "shipments", "--format", "json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert (row["record_id"], row["units"], row["period_start"]) == ("SHP-001", 2000, "2026-01-01")
+
+
+def test_show_unknown_column_exits_2(released_root, capsys):
+    assert main(["show", "chips", "--columns", "tpp"]) == 2
+    assert "no column tpp in chips" in capsys.readouterr().err
+
+
+def test_show_unknown_dataset_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["show", "gpus"])
+    assert exit_.value.code == 2
+
+
+def test_diff_text_and_json(released_root, capsys):
+    assert main(["diff", "approvals", "2026-01-30", "2026-11-29"]) == 0
+    out = capsys.readouterr().out
+    head = "approvals 2026-01-30 -> 2026-11-29: 1 added, 0 removed, 1 changed"
+    assert out.splitlines()[0] == head
+    assert "  + APR-003" in out
+    assert f"      source_ids: '{EARLY}' -> '{EARLY};{LATE}'" in out
+    assert main(["diff", "approvals", "2026-01-30", "2026-11-29", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["added"] == ["APR-003"] and doc["removed"] == []
+    assert doc["changed"] == {"APR-002": {"source_ids": {"old": [EARLY], "new": [EARLY, LATE]}}}
+
+
+def test_release_cuts_and_refuses_an_existing_version(data_root, no_consistency, capsys):
+    assert main(["release", "2026-01-30"]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == str(data_root / "releases" / "2026-01-30")
+    assert "[5/6] writing 7 datasets" in err
+    registry = (data_root / "registry.txt").read_bytes()
+    assert main(["release", "2026-01-30"]) == 2
+    assert "release 2026-01-30 exists; releases never change" in capsys.readouterr().err
+    assert (data_root / "registry.txt").read_bytes() == registry
+
+
+def test_release_invalid_draft_exits_1_listing_every_finding(data_root, no_consistency, capsys):
+    path = data_root / "draft" / "approvals.csv"
+    path.write_text(path.read_text().replace("at_least", "roughly").replace("APR-003", "APR-3"))
+    assert main(["release", "2026-01-30"]) == 1
+    err = capsys.readouterr().err
+    assert "error: 2 error(s) in the data; nothing was written" in err
+    assert "approvals[APR-001].quantity_qualifier: isin(" in err
+    assert "approvals[APR-3].event_id: str_matches(" in err
+    assert not (data_root / "releases" / "2026-01-30").exists()
+    assert not (data_root / "registry.txt").exists()
+
+
+def test_release_with_draft_option(data_root, tmp_path, tiny_tables, no_consistency, capsys):
+    other = write_folder(tmp_path / "elsewhere", tiny_tables)
+    (data_root / "draft" / "chips.csv").unlink()  # the default draft is broken
+    assert main(["release", "2026-11-29", "--draft", str(other)]) == 0
+
+
+def fake_module(monkeypatch, name, function, result):
+    module = types.ModuleType(name)
+    module.__spec__ = importlib.machinery.ModuleSpec(name, None)
+    calls = []
+    setattr(module, function, lambda args: calls.append(args) or result)
+    monkeypatch.setitem(sys.modules, name, module)
+    return calls
+
+
+def test_validate_and_report_delegate(monkeypatch):
+    calls = fake_module(monkeypatch, "analytics.quality", "main_validate", 1)
+    assert main(["validate", "--release", "all", "--format", "json", "--strict"]) == 1
+    assert (calls[0].release, calls[0].format, calls[0].strict, calls[0].draft) == (
+        "all", "json", True, False)
+    calls = fake_module(monkeypatch, "analytics.report", "main_report", 0)
+    assert main(["report", "--release", "2026-01-30", "--out", "x", "--jobs", "2"]) == 0
+    assert (calls[0].release, calls[0].out, calls[0].jobs) == ("2026-01-30", "x", 2)
+
+
+def test_missing_implementation_exits_2(capsys):
+    args = argparse.Namespace(command="validate")
+    assert cli._delegate("analytics.not_written_yet", "main_validate", args) == 2
+    assert "needs analytics.not_written_yet" in capsys.readouterr().err

@@ -1,0 +1,216 @@
+"""Cutting releases: files, datapackage, registry, changelog, refusals, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+
+import polars as pl
+import pytest
+from conftest import EARLY, write_folder
+
+import analytics.publish as publish
+from analytics import datasets, paths
+from analytics.datasets import read_folder, read_registry, read_table, sha256
+from analytics.errors import ChipSupplyError, DataValidationError, Finding
+from analytics.publish import cut_release
+from analytics.schemas import DATASETS, columns
+
+FILES = sorted(
+    [*(f"{n}.csv" for n in DATASETS), *(f"{n}.parquet" for n in DATASETS), "datapackage.json"]
+)
+
+
+def snapshot(root):
+    """Every file under the data root with its bytes, to prove nothing changed."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_cut_writes_every_file_and_registers_it(released_root):
+    folder = released_root / "releases" / "2026-01-30"
+    assert sorted(p.name for p in folder.iterdir()) == FILES
+    registry = (released_root / "registry.txt").read_text().splitlines()
+    assert registry == sorted(registry) and len(registry) == 2 * len(FILES)
+    for line in registry:
+        rel, digest = line.split(" ")
+        assert digest == sha256(released_root / rel) and digest.startswith("sha256:")
+    assert not [p for p in (released_root / "releases").iterdir() if p.name.startswith(".")]
+
+
+def test_release_is_the_snapshot_of_its_date(released_root):
+    tables, findings = read_folder(released_root / "releases" / "2026-01-30")
+    assert findings == []
+    assert tables["sources"]["source_id"].to_list() == [EARLY]
+    assert tables["approvals"]["event_id"].to_list() == ["APR-001", "APR-002"]
+    assert tables["lab_compute"].height == 0
+    assert tables["entities"].height == 3
+
+
+def test_csv_and_parquet_hold_the_same_rows(released_root):
+    folder = released_root / "releases" / "2026-11-29"
+    for name in DATASETS:
+        csv, findings = read_table(folder / f"{name}.csv", name)
+        assert findings == []
+        assert csv.equals(pl.read_parquet(folder / f"{name}.parquet")), name
+        header = (folder / f"{name}.csv").read_text().split("\n", 1)[0]
+        assert header == ",".join(columns(name))
+
+
+def test_csv_follows_the_conventions(released_root):
+    text = (released_root / "releases" / "2026-11-29" / "approvals.csv").read_bytes()
+    assert not text.startswith(b"\xef\xbb\xbf") and b"\r\n" not in text
+    rows = text.decode().splitlines()[1:]
+    assert [r.split(",", 1)[0] for r in rows] == ["APR-001", "APR-002", "APR-003"]
+    assert f"{EARLY};test-20260301-late" in rows[1]
+    assert ',"",' not in text.decode()  # an empty list is an empty cell
+
+
+def test_datapackage_describes_the_files(released_root):
+    folder = released_root / "releases" / "2026-11-29"
+    package = json.loads((folder / "datapackage.json").read_text())
+    assert package["version"] == "2026-11-29"
+    assert package["licenses"][0]["name"] == "CC-BY-4.0"
+    by_name = {r["name"]: r for r in package["resources"]}
+    assert list(by_name) == list(DATASETS)
+    for name, res in by_name.items():
+        csv = folder / res["path"]
+        assert (res["bytes"], res["hash"]) == (csv.stat().st_size, sha256(csv))
+        parquet = folder / res["parquet"]["path"]
+        assert res["parquet"]["hash"] == sha256(parquet)
+        assert [f["name"] for f in res["schema"]["fields"]] == list(columns(name))
+    approvals = by_name["approvals"]["schema"]
+    fields = {f["name"]: f for f in approvals["fields"]}
+    assert approvals["primaryKey"] == ["event_id"]
+    assert fields["quantity_units"]["type"] == "integer"
+    assert fields["date"]["type"] == "date"
+    assert "deny" in fields["action"]["constraints"]["enum"]
+    assert fields["event_id"]["constraints"] == {"required": True, "unique": True}
+    assert "each item is a sources.source_id" in fields["source_ids"]["description"]
+    assert "foreignKeys" not in approvals  # all its references are lists
+    assert by_name["control_rules"]["schema"]["primaryKey"] == ["rule_id", "clause"]
+    assert by_name["entities"]["schema"]["foreignKeys"] == [
+        {"fields": "parent_id", "reference": {"resource": "", "fields": "entity_id"}}
+    ]
+    assert {"fields": "lab_id", "reference": {"resource": "entities", "fields": "entity_id"}} in (
+        by_name["lab_compute"]["schema"]["foreignKeys"]
+    )
+    assert by_name["chips"]["schema"]["fields"][6]["type"] == "boolean"
+
+
+def test_datapackage_is_valid_frictionless(released_root):
+    frictionless = pytest.importorskip("frictionless")
+    package = released_root / "releases" / "2026-11-29" / "datapackage.json"
+    report = frictionless.validate(str(package))
+    assert report.valid, report.flatten(["type", "note"])
+
+
+def test_changelog_entries_come_from_the_diff(released_root):
+    text = (released_root / "CHANGELOG.md").read_text()
+    first, second = text.split("## 2026-01-30")[1].split("## 2026-11-29")
+    assert "First release." in first and "- `approvals`: 2 rows" in first
+    assert "Compared with 2026-01-30." in second
+    assert "- `approvals`: 3 rows; 1 added, 0 removed, 1 changed" in second
+    assert "  - added: APR-003" in second
+    assert "  - changed APR-002: source_ids" in second
+    assert "  - added: us_test_2025/policy" in second
+
+
+def test_existing_version_is_refused_and_nothing_changes(released_root):
+    before = snapshot(released_root)
+    with pytest.raises(ChipSupplyError, match="release 2026-11-29 exists; releases never change"):
+        cut_release("2026-11-29", progress=False)
+    assert snapshot(released_root) == before
+
+
+def test_older_date_is_refused(released_root):
+    with pytest.raises(ChipSupplyError, match="older than the latest release 2026-11-29"):
+        cut_release("2026-06-01", progress=False)
+    assert not (released_root / "releases" / "2026-06-01").exists()
+
+
+@pytest.mark.parametrize("bad", ["2026-13-01", "latest", "2026-1-5", ""])
+def test_malformed_date_is_refused(data_root, bad):
+    with pytest.raises(ChipSupplyError, match="is not a date YYYY-MM-DD"):
+        cut_release(bad, progress=False)
+
+
+def test_invalid_draft_lists_every_finding_and_leaves_nothing(released_root, no_consistency):
+    draft = released_root / "draft"
+    (draft / "approvals.csv").write_text(
+        (draft / "approvals.csv").read_text().replace("license_required", "licensed")
+    )
+    shipments = (draft / "shipments.csv").read_text()
+    (draft / "shipments.csv").write_text(shipments.replace("2000", "2k"))
+    before = snapshot(released_root)
+    with pytest.raises(DataValidationError) as err:
+        cut_release("2026-12-31", progress=False)
+    found = {(f.dataset, f.key, f.column) for f in err.value.findings}
+    assert found == {("approvals", "APR-002", "action"), ("shipments", "SHP-001", "units")}
+    assert snapshot(released_root) == before
+    assert not (released_root / "releases" / "2026-12-31").exists()
+
+
+def test_failure_after_writing_rolls_everything_back(released_root, no_consistency, monkeypatch):
+    before = snapshot(released_root)
+    real = publish._replace
+
+    def fail_on_changelog(path, content):
+        if path.name == "CHANGELOG.md":
+            raise OSError("disk full")
+        real(path, content)
+
+    monkeypatch.setattr(publish, "_replace", fail_on_changelog)
+    with pytest.raises(OSError, match="disk full"):
+        cut_release("2026-12-31", progress=False)
+    assert snapshot(released_root) == before
+    assert sorted(p.name for p in (released_root / "releases").iterdir()) == [
+        "2026-01-30", "2026-11-29"
+    ]
+
+
+def test_cut_from_another_draft_folder(data_root, tmp_path, tiny_tables, no_consistency):
+    other = write_folder(tmp_path / "other", {
+        **tiny_tables, "approvals": tiny_tables["approvals"].filter(pl.col("event_id") == "APR-001")
+    })
+    folder = cut_release("2026-02-01", draft=other, progress=False)
+    assert folder == paths.release_dir("2026-02-01")
+    assert datasets.load("approvals")["event_id"].to_list() == ["APR-001"]
+
+
+def test_consistency_checks_run_on_the_snapshot(data_root, monkeypatch):
+    calls = []
+
+    def check(tables, *, release_date):
+        calls.append((sorted(tables), tables["sources"].height, release_date))
+        return [Finding("error", "approvals", "APR-001", "chip_ids", "dangling_reference",
+                        "nope", "chip 'nope' is not in chips")]
+
+    fake = types.ModuleType("analytics.consistency")
+    fake.check = check
+    monkeypatch.setitem(sys.modules, "analytics.consistency", fake)
+    with pytest.raises(DataValidationError, match="dangling_reference"):
+        cut_release("2026-01-30", progress=False)
+    assert calls == [(sorted(DATASETS), 1, "2026-01-30")]
+    assert not paths.release_dir("2026-01-30").exists() and not paths.registry_path().exists()
+
+
+def test_progress_goes_to_stderr(data_root, no_consistency, capsys):
+    cut_release("2026-01-30")
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "[1/6] validating the draft" in err and "[6/6] registering" in err
+    assert "cross-dataset checks skipped" in err
+
+
+def test_repository_registry_matches_the_released_files():
+    """A released file that changes by one byte must fail the suite."""
+    registry = paths.REPO_ROOT / "data" / "registry.txt"
+    if not registry.exists():
+        pytest.skip("data/registry.txt does not exist yet")
+    entries = read_registry(registry)
+    assert entries, "data/registry.txt lists no file"
+    for rel, digest in entries.items():
+        path = registry.parent / rel
+        assert path.is_file(), f"{rel} is registered but missing"
+        assert sha256(path) == digest, f"{rel}: registry says {digest}, file has {sha256(path)}"
