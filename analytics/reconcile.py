@@ -1,0 +1,399 @@
+"""Approvals against shipments: what each gate allowed, what was ordered and delivered.
+
+Two gates stand between a chip and a Chinese buyer: the US export licence and the
+Chinese import approval. :func:`reconcile` puts each approval next to the orders and
+deliveries of the same buyers and chips; :func:`timeline` turns approvals into tidy
+events for charting. A group quantity (``quantity_scope = combined``) stays one row for
+the whole group: it is never split across buyers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+from analytics.compute import Frame, _lazy, _like, _with_missing
+
+GATES = {"US": "us_export_licence", "CN": "cn_import_approval"}
+GRANTING_ACTIONS = ("approve", "conditional_approval", "permit")
+CONFIRMED_METHODS = ("disclosed", "reported")
+
+_STR_LIST = pl.List(pl.String)
+
+
+def _sorted_set(col: str) -> pl.Expr:
+    return pl.col(col).fill_null([]).list.drop_nulls().list.unique().list.sort()
+
+
+def _subset(a: str, b: str) -> pl.Expr:
+    """Every item of list column ``a`` is in list column ``b``."""
+    return pl.col(a).list.set_difference(pl.col(b)).list.len() == 0
+
+
+def _sum_or_null(values: pl.Expr) -> pl.Expr:
+    return pl.when(values.count() > 0).then(values.sum())
+
+
+def _ids(col: str, mask: pl.Expr) -> pl.Expr:
+    return pl.col(col).filter(mask).explode().drop_nulls().unique().sort()
+
+
+def reconcile(
+    approvals: Frame,
+    shipments: Frame,
+    *,
+    actions: Iterable[str] = GRANTING_ACTIONS,
+    vendors: Iterable[str] = (),
+    confirmed_methods: Iterable[str] = CONFIRMED_METHODS,
+    chips: Frame | None = None,
+) -> Frame:
+    """One row per approval event: the gate, the quantity, and the matching shipments.
+
+    The buyer group of an approval is its ``entity_ids`` minus the vendors (every
+    ``vendor_id`` in ``shipments`` plus ``vendors``), kept whole: ``"alibaba;bytedance;
+    tencent"``. A shipment record of type ``order``, ``purchase_intent`` or ``delivery``
+    to a destination that includes ``CN`` matches an approval when its chips are a
+    non-empty subset of the approval's chips and either its named buyers are a
+    non-empty subset of the group, or it names no buyer and the approval names none
+    either. An aggregate delivery of zero units (no buyer named) also matches every
+    group: zero to all Chinese buyers is zero to each group. Deliveries count only
+    when their period ends on or after the approval date and their ``method`` is
+    confirmed (``disclosed`` or ``reported``). A shipment quantity ``per_entity`` over
+    several buyers counts once per buyer. Deliveries add up; orders and purchase
+    intents restate demand, so for each buyer set only the largest figure of each kind
+    counts before sets are added (every matched record id is still listed).
+
+    Parameters
+    ----------
+    approvals, shipments : DataFrame or LazyFrame
+        Rows of the two datasets.
+    actions : iterable of str
+        Approval actions kept; default the granting ones (approve, conditional_approval,
+        permit).
+    vendors : iterable of str
+        More entity ids to leave out of buyer groups.
+    chips : DataFrame or LazyFrame, optional
+        ``chips`` rows; their ``vendor_id`` values are left out of buyer groups too
+        (pass it so that a vendor with no shipment record is not taken for a buyer).
+    confirmed_methods : iterable of str
+        Delivery ``method`` values that count as confirmed.
+
+    Returns
+    -------
+    DataFrame or LazyFrame (the kind of ``approvals``)
+        Sorted by ``buyer_group``, ``chip_group``, ``date``, ``event_id``. Columns:
+        ``event_id, date, date_precision, jurisdiction, gate`` (``us_export_licence``,
+        ``cn_import_approval``, else null), ``action, authority_ids, buyer_group,
+        buyer_ids, chip_group, chip_ids, approved_quantity, approved_qualifier,
+        approved_scope, status_as_reported, approval_source_ids, ordered_units,
+        order_record_ids, order_source_ids, intent_units, intent_record_ids,
+        intent_source_ids, confirmed_delivered, delivered_through, delivery_record_ids,
+        delivery_source_ids, headroom, headroom_qualifier``. ``headroom`` =
+        ``approved_quantity - confirmed_delivered`` when both are known and comparable
+        (a combined quantity, or a group of one buyer); its qualifier is the approval's.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> apr = pl.DataFrame({"event_id": ["APR-001"], "date": [dt.date(2026, 1, 28)],
+    ...     "jurisdiction": ["CN"], "action": ["conditional_approval"],
+    ...     "chip_ids": [["h200"]], "entity_ids": [["bytedance", "alibaba"]],
+    ...     "quantity_units": [400000], "quantity_qualifier": ["at_least"],
+    ...     "quantity_scope": ["combined"], "source_ids": [["a-src"]]})
+    >>> shp = pl.DataFrame({"record_id": ["SHP-001"], "record_type": ["delivery"],
+    ...     "period_end": [dt.date(2026, 2, 24)], "chip_ids": [["h200"]],
+    ...     "vendor_id": ["nvidia"], "buyer_ids": [[]], "destination": ["CN"],
+    ...     "units": [0], "method": ["reported"], "source_ids": [["s-src"]]},
+    ...     schema_overrides={"buyer_ids": pl.List(pl.String)})
+    >>> reconcile(apr, shp).select("buyer_group", "gate", "confirmed_delivered",
+    ...                            "headroom").row(0)
+    ('alibaba;bytedance', 'cn_import_approval', 0, 400000)
+    """
+    a, lazy = _lazy(approvals)
+    s, _ = _lazy(shipments)
+    a = _with_missing(
+        a,
+        {
+            "date_precision": pl.String,
+            "authority_ids": _STR_LIST,
+            "entity_ids": _STR_LIST,
+            "chip_ids": _STR_LIST,
+            "quantity_units": pl.Int64,
+            "quantity_qualifier": pl.String,
+            "quantity_scope": pl.String,
+            "status_as_reported": pl.String,
+            "source_ids": _STR_LIST,
+        },
+    )
+    s = _with_missing(
+        s,
+        {
+            "buyer_ids": _STR_LIST,
+            "chip_ids": _STR_LIST,
+            "quantity_scope": pl.String,
+            "units": pl.Int64,
+            "units_high": pl.Int64,
+            "method": pl.String,
+            "source_ids": _STR_LIST,
+            "vendor_id": pl.String,
+            "destination": pl.String,
+        },
+    )
+    vendor_list = (
+        pl.concat(
+            [
+                s.select(pl.col("vendor_id").cast(pl.String)),
+                pl.LazyFrame({"vendor_id": list(vendors)}, schema={"vendor_id": pl.String}),
+                *([] if chips is None else [_lazy(chips)[0].select(pl.col("vendor_id"))]),
+            ]
+        )
+        .drop_nulls()
+        .unique()
+        .select(pl.col("vendor_id").sort().implode().alias("__vendors"))
+    )
+    apr = (
+        a.filter(pl.col("action").is_in(list(actions)))
+        .join(vendor_list, how="cross")
+        .with_columns(
+            _sorted_set("entity_ids")
+            .list.set_difference(pl.col("__vendors"))
+            .list.sort()
+            .alias("buyer_ids"),
+            _sorted_set("chip_ids").alias("chip_ids"),
+        )
+        .with_columns(
+            pl.when(pl.col("buyer_ids").list.len() > 0)
+            .then(pl.col("buyer_ids").list.join(";"))
+            .alias("buyer_group"),
+            pl.when(pl.col("chip_ids").list.len() > 0)
+            .then(pl.col("chip_ids").list.join(";"))
+            .alias("chip_group"),
+            pl.col("jurisdiction")
+            .replace_strict(GATES, default=None, return_dtype=pl.String)
+            .alias("gate"),
+        )
+    )
+
+    n_buyers = pl.col("s_buyers").list.len()
+    per_entity = (pl.col("quantity_scope") == "per_entity") & (n_buyers > 1)
+    shp = (
+        s.filter(
+            pl.col("record_type").is_in(["order", "purchase_intent", "delivery"])
+            & pl.col("destination").str.contains("CN")
+        )
+        .select(
+            "record_id",
+            "record_type",
+            "period_end",
+            "method",
+            pl.col("source_ids").alias("s_sources"),
+            _sorted_set("buyer_ids").alias("s_buyers"),
+            _sorted_set("chip_ids").alias("s_chips"),
+            pl.col("units").cast(pl.Int64).alias("s_units"),
+            pl.col("units_high").cast(pl.Int64).alias("s_units_high"),
+            pl.col("quantity_scope"),
+        )
+        .with_columns(
+            (pl.col("s_units") * pl.when(per_entity).then(n_buyers).otherwise(1)).alias("qty")
+        )
+    )
+
+    a_n = pl.col("buyer_ids").list.len()
+    zero_aggregate = (
+        (pl.col("record_type") == "delivery")
+        & (n_buyers == 0)
+        & (pl.col("s_units") == 0)
+        & (pl.col("s_units_high").is_null() | (pl.col("s_units_high") == 0))
+    )
+    buyers_match = (
+        ((n_buyers > 0) & (a_n > 0) & _subset("s_buyers", "buyer_ids"))
+        | ((n_buyers == 0) & (a_n == 0))
+        | zero_aggregate
+    )
+    chips_match = (pl.col("s_chips").list.len() > 0) & _subset("s_chips", "chip_ids")
+    is_delivery = pl.col("record_type") == "delivery"
+    delivery_ok = ~is_delivery | (
+        (pl.col("period_end") >= pl.col("date")) & pl.col("method").is_in(list(confirmed_methods))
+    )
+    matched = (
+        apr.select("event_id", "date", "buyer_ids", "chip_ids")
+        .join(shp, how="cross")
+        .filter(chips_match & buyers_match & delivery_ok)
+    )
+    order, intent = pl.col("record_type") == "order", pl.col("record_type") == "purchase_intent"
+    # orders and intents restate demand: keep the largest figure per (record type, buyer set)
+    demand = (order | intent) & (
+        pl.col("qty") < pl.col("qty").max().over("event_id", "record_type", "s_buyers")
+    )
+    matched = matched.with_columns(
+        pl.when(demand).then(pl.lit(None, dtype=pl.Int64)).otherwise(pl.col("qty")).alias("qty")
+    )
+    sides = matched.group_by("event_id").agg(
+        _sum_or_null(pl.col("qty").filter(order)).alias("ordered_units"),
+        pl.col("record_id").filter(order).sort().alias("order_record_ids"),
+        _ids("s_sources", order).alias("order_source_ids"),
+        _sum_or_null(pl.col("qty").filter(intent)).alias("intent_units"),
+        pl.col("record_id").filter(intent).sort().alias("intent_record_ids"),
+        _ids("s_sources", intent).alias("intent_source_ids"),
+        _sum_or_null(pl.col("qty").filter(is_delivery)).alias("confirmed_delivered"),
+        pl.col("period_end")
+        .filter(is_delivery & pl.col("qty").is_not_null())
+        .max()
+        .alias("delivered_through"),
+        pl.col("record_id").filter(is_delivery).sort().alias("delivery_record_ids"),
+        _ids("s_sources", is_delivery).alias("delivery_source_ids"),
+    )
+
+    comparable = (pl.col("approved_scope") == "combined") | (pl.col("buyer_ids").list.len() == 1)
+    headroom = pl.when(comparable).then(pl.col("approved_quantity") - pl.col("confirmed_delivered"))
+    empty = pl.lit([], dtype=_STR_LIST)
+    out = (
+        apr.join(sides, on="event_id", how="left")
+        .rename(
+            {
+                "quantity_units": "approved_quantity",
+                "quantity_qualifier": "approved_qualifier",
+                "quantity_scope": "approved_scope",
+                "source_ids": "approval_source_ids",
+            }
+        )
+        .with_columns(
+            pl.col(c).fill_null(empty)
+            for c in (
+                "order_record_ids",
+                "order_source_ids",
+                "intent_record_ids",
+                "intent_source_ids",
+                "delivery_record_ids",
+                "delivery_source_ids",
+            )
+        )
+        .with_columns(headroom.alias("headroom"))
+        .with_columns(
+            pl.when(pl.col("headroom").is_not_null())
+            .then(pl.col("approved_qualifier"))
+            .alias("headroom_qualifier")
+        )
+        .select(
+            "event_id",
+            "date",
+            "date_precision",
+            "jurisdiction",
+            "gate",
+            "action",
+            "authority_ids",
+            "buyer_group",
+            "buyer_ids",
+            "chip_group",
+            "chip_ids",
+            "approved_quantity",
+            "approved_qualifier",
+            "approved_scope",
+            "status_as_reported",
+            "approval_source_ids",
+            "ordered_units",
+            "order_record_ids",
+            "order_source_ids",
+            "intent_units",
+            "intent_record_ids",
+            "intent_source_ids",
+            "confirmed_delivered",
+            "delivered_through",
+            "delivery_record_ids",
+            "delivery_source_ids",
+            "headroom",
+            "headroom_qualifier",
+        )
+        .sort("buyer_group", "chip_group", "date", "event_id", nulls_last=True)
+    )
+    return _like(out, lazy)
+
+
+def timeline(approvals: Frame) -> Frame:
+    """Approvals as tidy events for charting, with their date precision as an interval.
+
+    ``date_end`` is the last day of the precision period (the date itself for ``day``,
+    the month's, quarter's or year's last day otherwise). List columns become
+    ``;``-joined strings so that charts and tooltips show them as text.
+
+    Returns
+    -------
+    DataFrame or LazyFrame (the kind of ``approvals``)
+        ``event_id, date, date_precision, date_end, jurisdiction, action, label, chips,
+        entities, subjects, quantity_units, quantity_qualifier, quantity_scope,
+        status_as_reported, summary, source_ids``, sorted by ``date``, ``jurisdiction``,
+        ``event_id``.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> apr = pl.DataFrame({"event_id": ["APR-051"], "date": [dt.date(2026, 2, 1)],
+    ...     "date_precision": ["month"], "jurisdiction": ["US"], "action": ["approve"],
+    ...     "chip_ids": [["h200"]], "source_ids": [["src-a", "src-b"]]})
+    >>> timeline(apr).select("date_end", "label", "source_ids").row(0)
+    (datetime.date(2026, 2, 28), 'approve: h200', 'src-a;src-b')
+    """
+    a, lazy = _lazy(approvals)
+    a = _with_missing(
+        a,
+        {
+            "date_precision": pl.String,
+            "chip_ids": _STR_LIST,
+            "entity_ids": _STR_LIST,
+            "subject_other": _STR_LIST,
+            "quantity_units": pl.Int64,
+            "quantity_qualifier": pl.String,
+            "quantity_scope": pl.String,
+            "status_as_reported": pl.String,
+            "summary": pl.String,
+            "source_ids": _STR_LIST,
+        },
+    )
+    period = pl.col("date_precision").replace_strict(
+        {"month": "1mo", "quarter": "3mo", "year": "1y"}, default=None, return_dtype=pl.String
+    )
+    end = (
+        pl.when(period.is_null())
+        .then(pl.col("date"))
+        .otherwise(pl.col("date").dt.offset_by(period.fill_null("0d")).dt.offset_by("-1d"))
+    )
+
+    def joined(col: str) -> pl.Expr:
+        return pl.col(col).fill_null([]).list.sort().list.join(";")
+
+    what = pl.when(pl.col("chips") != "").then(pl.col("chips")).otherwise(pl.col("subjects"))
+    out = (
+        a.with_columns(
+            end.alias("date_end"),
+            joined("chip_ids").alias("chips"),
+            joined("entity_ids").alias("entities"),
+            joined("subject_other").alias("subjects"),
+            joined("source_ids").alias("source_ids"),
+        )
+        .with_columns(
+            pl.concat_str(pl.col("action"), pl.lit(": "), what.str.replace_all(";", ", ")).alias(
+                "label"
+            )
+        )
+        .select(
+            "event_id",
+            "date",
+            "date_precision",
+            "date_end",
+            "jurisdiction",
+            "action",
+            "label",
+            "chips",
+            "entities",
+            "subjects",
+            "quantity_units",
+            "quantity_qualifier",
+            "quantity_scope",
+            "status_as_reported",
+            "summary",
+            "source_ids",
+        )
+        .sort("date", "jurisdiction", "event_id", nulls_last=True)
+    )
+    return _like(out, lazy)

@@ -1,0 +1,215 @@
+"""Approvals against shipments, and the policy timeline.
+
+Inline rows follow the approvals and shipments research (events APR-043, APR-048,
+APR-049, APR-053; records SHP-031 to SHP-035).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from analytics.reconcile import reconcile, timeline
+
+L = pl.List(pl.String)
+H200 = "nvidia_h200_sxm_141gb"
+RELEASE = "2026-11-29"
+
+
+@pytest.fixture
+def df_approvals() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "event_id": ["APR-043", "APR-044", "APR-048", "APR-049", "APR-053"],
+            "date": [
+                dt.date(2026, 1, 13),
+                dt.date(2026, 1, 14),
+                dt.date(2026, 1, 28),
+                dt.date(2026, 1, 30),
+                dt.date(2026, 5, 1),
+            ],
+            "date_precision": ["day", "day", "day", "day", "month"],
+            "jurisdiction": ["US", "CN", "CN", "CN", "US"],
+            "authority_ids": [
+                ["us_bis"],
+                ["cn_gacc"],
+                ["cn_miit", "cn_mofcom"],
+                ["cn_miit", "cn_mofcom"],
+                ["us_bis"],
+            ],
+            "action": ["permit", "deny", "conditional_approval", "conditional_approval", "approve"],
+            "chip_ids": [[H200, "amd_mi325x"], [H200], [H200], [H200], [H200]],
+            "subject_other": [["category:chips at or below H200"], [], [], [], []],
+            # APR-048: >400,000 combined for ByteDance, Alibaba, Tencent (Reuters)
+            # APR-053: up to 75,000 each for about ten firms (reported)
+            "entity_ids": [
+                ["nvidia", "amd"],
+                [],
+                ["bytedance", "alibaba", "tencent"],
+                ["deepseek"],
+                ["bytedance", "alibaba", "tencent", "jd_com"],
+            ],
+            "quantity_units": [None, None, 400_000, None, 75_000],
+            "quantity_qualifier": [None, None, "at_least", None, "at_most"],
+            "quantity_scope": [None, None, "combined", None, "per_entity"],
+            "status_as_reported": ["official", "reported", "reported", "reported", "reported"],
+            "summary": ["BIS case-by-case", "customs block", "first batch", "DeepSeek", "caps"],
+            "source_ids": [
+                ["govinfo-20260115-h200-rule"],
+                ["myind-20260114-h200-customs"],
+                ["businesstimes-20260128-h200-first-batch"],
+                ["tradingpedia-20260130-deepseek-h200"],
+                ["congero-undated-h200-channel"],
+            ],
+        },
+        schema_overrides={"entity_ids": L, "subject_other": L},
+    )
+
+
+@pytest.fixture
+def df_shipments() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "record_id": ["SHP-027", "SHP-031", "SHP-032", "SHP-033", "SHP-035", "SHP-099"],
+            "record_type": [
+                "sales_estimate",
+                "purchase_intent",
+                "purchase_intent",
+                "purchase_intent",
+                "delivery",
+                "order",
+            ],
+            "period_end": [
+                dt.date(2026, 2, 17),
+                dt.date(2026, 1, 24),
+                dt.date(2026, 1, 24),
+                dt.date(2026, 12, 31),
+                dt.date(2026, 2, 24),
+                dt.date(2026, 1, 28),
+            ],
+            "chip_ids": [[H200]] * 6,
+            "vendor_id": ["nvidia"] * 6,
+            "buyer_ids": [[], ["alibaba"], ["bytedance"], ["bytedance"], [], ["tencent"]],
+            "quantity_scope": [None, "per_entity", "per_entity", "per_entity", None, None],
+            "destination": ["CN"] * 6,
+            "units_low": [40_000, None, None, None, None, None],
+            "units": [None, 200_000, 200_000, 20_000, 0, 1_000],
+            "units_high": [80_000, None, None, None, None, None],
+            "method": ["reported"] * 6,
+            # SHP-035: "none so far" (Commerce testimony, 24 Feb 2026)
+            "source_ids": [
+                ["heise"],
+                ["up2info"],
+                ["up2info"],
+                ["digitimes"],
+                ["tradevae-20260224-no-h200-received"],
+                ["test-fixture-order"],
+            ],  # SHP-099: synthetic, exercises orders
+        },
+        schema_overrides={"buyer_ids": L},
+    )
+
+
+def _row(out: pl.DataFrame, event: str) -> dict:
+    rows = out.filter(pl.col("event_id") == event)
+    assert rows.height == 1
+    return rows.row(0, named=True)
+
+
+def test_group_approval_stays_one_row(df_approvals, df_shipments):
+    out = reconcile(df_approvals, df_shipments)
+    row = _row(out, "APR-048")
+    assert row["buyer_group"] == "alibaba;bytedance;tencent"
+    assert row["buyer_ids"] == ["alibaba", "bytedance", "tencent"]
+    assert (row["approved_quantity"], row["approved_qualifier"], row["approved_scope"]) == (
+        400_000,
+        "at_least",
+        "combined",
+    )
+    assert row["gate"] == "cn_import_approval"
+    assert row["authority_ids"] == ["cn_miit", "cn_mofcom"]
+    assert out.filter(pl.col("approved_quantity") == 400_000).height == 1  # never split
+
+
+def test_zero_confirmed_deliveries_with_both_sides_sources(df_approvals, df_shipments):
+    row = _row(reconcile(df_approvals, df_shipments), "APR-048")
+    assert row["confirmed_delivered"] == 0
+    assert row["delivery_record_ids"] == ["SHP-035"]
+    assert row["delivery_source_ids"] == ["tradevae-20260224-no-h200-received"]
+    assert row["approval_source_ids"] == ["businesstimes-20260128-h200-first-batch"]
+    assert row["headroom"] == 400_000 and row["headroom_qualifier"] == "at_least"
+    assert row["delivered_through"] == dt.date(2026, 2, 24)
+
+
+def test_orders_and_intents(df_approvals, df_shipments):
+    row = _row(reconcile(df_approvals, df_shipments), "APR-048")
+    # Alibaba 200k + ByteDance max(200k, 20k): restated demand is not added twice
+    assert row["intent_units"] == 400_000
+    assert row["intent_record_ids"] == ["SHP-031", "SHP-032", "SHP-033"]
+    assert row["ordered_units"] == 1_000 and row["order_record_ids"] == ["SHP-099"]
+    # a sales estimate is neither an order nor a delivery
+    assert "SHP-027" not in row["delivery_record_ids"]
+
+
+def test_gates_scopes_and_headroom(df_approvals, df_shipments):
+    out = reconcile(df_approvals, df_shipments, vendors=["amd"])
+    assert "APR-044" not in out["event_id"].to_list()  # a denial grants nothing
+    us = _row(out, "APR-053")
+    assert us["gate"] == "us_export_licence"
+    assert us["buyer_group"] == "alibaba;bytedance;jd_com;tencent"
+    assert us["headroom"] is None  # per-entity cap vs group deliveries: not comparable
+    assert us["confirmed_delivered"] is None  # SHP-035 ended before 2026-05-01
+    bis = _row(out, "APR-043")
+    assert bis["buyer_group"] is None  # vendors (shipments' and the keyword's) are not buyers
+    assert _row(reconcile(df_approvals, df_shipments), "APR-043")["buyer_group"] == "amd"
+    ds = _row(out, "APR-049")
+    assert ds["confirmed_delivered"] == 0 and ds["approved_quantity"] is None
+
+
+def test_vendor_keyword_and_lazy(df_approvals, df_shipments):
+    lazy = reconcile(df_approvals.lazy(), df_shipments.lazy(), vendors=["amd"])
+    assert isinstance(lazy, pl.LazyFrame)
+    out = lazy.collect()
+    assert out.equals(reconcile(df_approvals, df_shipments, vendors=["amd"]))
+    keys = out.select("buyer_group", "chip_group", "date", "event_id")
+    assert keys.equals(keys.sort("buyer_group", "chip_group", "date", "event_id", nulls_last=True))
+
+
+def test_timeline(df_approvals):
+    out = timeline(df_approvals)
+    assert out["event_id"].to_list() == ["APR-043", "APR-044", "APR-048", "APR-049", "APR-053"]
+    last = out.row(4, named=True)
+    assert last["date_end"] == dt.date(2026, 5, 31)  # month precision spans the month
+    assert out.row(0, named=True)["date_end"] == dt.date(2026, 1, 13)
+    assert last["entities"] == "alibaba;bytedance;jd_com;tencent"
+    assert last["source_ids"] == "congero-undated-h200-channel"
+    assert out.row(0, named=True)["label"] == "permit: amd_mi325x, nvidia_h200_sxm_141gb"
+    q = df_approvals.with_columns(
+        pl.lit("quarter").alias("date_precision"), pl.lit(dt.date(2025, 10, 1)).alias("date")
+    )
+    assert timeline(q)["date_end"].to_list()[0] == dt.date(2025, 12, 31)
+    assert isinstance(timeline(df_approvals.lazy()), pl.LazyFrame)
+
+
+# --------------------------------------------------------------------------- on the release
+def _release_tables() -> dict[str, pl.DataFrame]:
+    from analytics import datasets
+
+    if RELEASE not in datasets.releases():
+        pytest.skip(f"release {RELEASE} has not been cut yet")
+    return {n: datasets.load(n, release=RELEASE) for n in ("approvals", "shipments", "chips")}
+
+
+def test_release_h200_group_approval_has_no_confirmed_deliveries():
+    t = _release_tables()
+    out = reconcile(t["approvals"], t["shipments"], chips=t["chips"])
+    row = _row(out, "APR-048")
+    assert row["buyer_group"] == "alibaba;bytedance;tencent"
+    assert row["chip_ids"] == [H200]
+    assert row["approved_quantity"] == 400_000
+    assert row["approved_qualifier"] == "at_least"
+    assert row["approved_scope"] == "combined"
+    assert row["confirmed_delivered"] == 0
+    assert row["approval_source_ids"] and row["delivery_source_ids"]
