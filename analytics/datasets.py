@@ -132,7 +132,11 @@ def read_table(path: Path | str, name: str) -> tuple[pl.DataFrame | None, list[F
 
     if not path.is_file():
         return None, bad("file_missing", f"{path} does not exist", value=path.name)
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, bad("unreadable", f"{path} cannot be read: {exc.strerror or exc}",
+                         value=path.name)
     if not raw:
         return None, bad("empty_file", f"{path.name} is 0 bytes; it needs at least the header row")
     if raw.startswith(codecs.BOM_UTF8):
@@ -145,6 +149,9 @@ def read_table(path: Path | str, name: str) -> tuple[pl.DataFrame | None, list[F
         return None, bad("encoding", f"byte {exc.start} is not UTF-8; save the file as UTF-8",
                          key=f"line {line}", value=raw[exc.start:exc.start + 4].hex(" "))
     header, rows, lines, findings = _records(text, name)
+    if "\r\n" in text:
+        findings.append(Finding("warning", name, "line 1", "", "line_endings", "CRLF",
+                                f"{path.name} uses Windows line endings; save it with \\n"))
     if header is None or any(f.severity == "error" for f in findings):
         return None, findings
     frame = pl.DataFrame(
@@ -326,6 +333,9 @@ def _check_manifest(folder: Path) -> list[Finding]:
     for res in resources:
         file, name = folder / res.get("path", ""), res.get("name", "")
         if not file.is_file():
+            out.append(Finding("error", name, "", "", "manifest_missing", res.get("path", ""),
+                               f"datapackage.json lists {res.get('path')}, which is not in "
+                               f"{folder}"))
             continue
         if "bytes" in res and file.stat().st_size != res["bytes"]:
             out.append(Finding("error", name, "", "", "manifest_bytes", str(file.stat().st_size),

@@ -362,3 +362,29 @@ def test_diff_between_releases(released_root):
     assert (d.old, d.new, d.added, d.removed) == ("2026-01-30", "2026-11-29", ("APR-003",), ())
     assert d.changed == {"APR-002": {"source_ids": ([EARLY], [EARLY, LATE])}}
     assert "~ APR-002" in d.to_text()
+
+
+def test_unreadable_file_is_a_finding_not_a_crash(approvals_csv, monkeypatch):
+    def refuse(self):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(type(approvals_csv), "read_bytes", refuse)
+    df, [finding] = read_table(approvals_csv, "approvals")
+    assert df is None and finding.check == "unreadable" and "Permission denied" in finding.message
+
+
+def test_windows_line_endings_warn_but_read(approvals_csv, tiny_tables):
+    approvals_csv.write_bytes(approvals_csv.read_bytes().replace(b"\n", b"\r\n"))
+    df, findings = read_table(approvals_csv, "approvals")
+    assert df is not None and df.height == tiny_tables["approvals"].height
+    assert [(f.severity, f.check) for f in findings] == [("warning", "line_endings")]
+
+
+def test_manifest_listing_a_missing_file(tmp_path, tiny_tables):
+    folder = write_folder(tmp_path / "r", tiny_tables)
+    (folder / "datapackage.json").write_text(
+        '{"resources": [{"name": "chips", "path": "chips_old.csv", "bytes": 1}]}'
+    )
+    _, findings = read_folder(folder)
+    [missing] = [f for f in findings if f.check == "manifest_missing"]
+    assert missing.dataset == "chips" and missing.value == "chips_old.csv"
