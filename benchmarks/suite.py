@@ -1,0 +1,294 @@
+"""The benchmarks: each measures the real ``analytics`` functions against a lower bound.
+
+Every benchmark takes a :class:`Config` and a :class:`~benchmarks.harness.Results` and
+adds timings, memory and ratios to it; one that cannot run adds an
+:class:`~benchmarks.harness.Unavailable` with the reason.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from benchmarks import api, baselines, ledger
+from benchmarks.harness import (
+    Memory,
+    Ratio,
+    Results,
+    Timing,
+    Unavailable,
+    fmt_rows,
+    ratio,
+    run_child,
+    time_command,
+    time_it,
+    time_pair,
+)
+
+GIB = 1024**3
+
+
+@dataclass
+class Config:
+    """What to run: sizes in rows, repeats, and the optional 1e8 streaming run."""
+
+    sizes: list[int] = field(default_factory=lambda: [100_000, 1_000_000, 10_000_000])
+    repeat: int = 5
+    import_repeat: int = 10
+    pandas_max_rows: int = 1_000_000
+    memory_rows: int | None = None  # default: the largest size
+    agg_samples: int = 100  # draws per row in the ledger aggregation
+    interval_rows: int = 1_000
+    interval_samples: int = 10_000
+    huge_rows: int | None = None  # 1e8 with --huge
+    seed: int = 0
+    cache: Path = ledger.CACHE_DIR
+    report: bool = True
+
+    @classmethod
+    def quick(cls) -> Config:
+        return cls(sizes=[100_000], repeat=3, import_repeat=5, pandas_max_rows=100_000)
+
+    @classmethod
+    def tiny(cls, cache: Path) -> Config:
+        """For the tests: every benchmark at 1e3 rows, one run each, no report."""
+        return cls(sizes=[1_000], repeat=1, import_repeat=1, pandas_max_rows=1_000,
+                   interval_rows=50, interval_samples=200, agg_samples=20, cache=cache,
+                   report=False)
+
+    def repeats(self, rows: int) -> int:
+        return max(1, min(self.repeat, 3)) if rows >= 10_000_000 else self.repeat
+
+
+def _tables(cfg: Config, rows: int) -> dict[str, pl.DataFrame]:
+    root = ledger.ledger_dir(rows, seed=cfg.seed, cache=cfg.cache)
+    return ledger.read_tables(root)
+
+
+def _at(rows: int) -> str:
+    return f"@{fmt_rows(rows)}"
+
+
+# --------------------------------------------------------------------------- import
+def bench_import(cfg: Config, res: Results) -> None:
+    """``import analytics`` and ``chip-supply --help`` against ``import polars``."""
+    py = sys.executable
+    polars = res.add(time_command("import polars", [py, "-c", "import polars"],
+                                  repeat=cfg.import_repeat))
+    ours = res.add(time_command("import analytics", [py, "-c", "import analytics"],
+                                repeat=cfg.import_repeat))
+    res.add(ratio("import analytics / import polars", ours, polars, 1.5))
+    cli = Path(py).parent / "chip-supply"
+    if not cli.exists():
+        res.add(Unavailable("chip-supply --help", f"console script not installed at {cli.name}"))
+        return
+    try:
+        helped = res.add(time_command("chip-supply --help", [str(cli), "--help"],
+                                      repeat=cfg.import_repeat))
+    except RuntimeError as exc:
+        res.add(Unavailable("chip-supply --help", str(exc)))
+        return
+    res.add(ratio("chip-supply --help / import polars", helped, polars, 2.0))
+
+
+# --------------------------------------------------------------------------- validate
+def bench_validate(cfg: Config, res: Results) -> None:
+    """Contracts + consistency against the same checks as hand-written polars expressions."""
+    for rows in cfg.sizes:
+        tables = _tables(cfg, rows)
+        rep = cfg.repeats(rows)
+        with api.ledger_contract() as note:
+            findings = api.validate(tables)
+            extra = f"{len(findings)} findings" + (f"; {note}" if note else "")
+            res.add(time_it(f"validate: contracts {_at(rows)}",
+                            lambda t=tables: api.contracts(t), repeat=rep))
+            res.add(time_it(f"validate: consistency {_at(rows)}",
+                            lambda t=tables: api.consistency(t), repeat=rep))
+            ours, hand = time_pair(
+                (f"validate: contracts + consistency {_at(rows)}",
+                 lambda t=tables: api.validate(t)),
+                (f"validate: hand-written polars {_at(rows)}",
+                 lambda t=tables: baselines.handwritten_checks(t, release_date=api.RELEASE_DATE)),
+                repeat=rep, note_a=extra)
+        res.extend([ours, hand])
+        res.add(ratio(f"validate / hand-written {_at(rows)} [issue 3: 1e6]", ours, hand, 2.5))
+        res.add(ratio(f"validate / hand-written {_at(rows)} [issue 6: 1e6, 1e7]", ours, hand, 2.0))
+        shp = tables["shipments"]
+        res.add(time_it(f"contract: hand-written polars {_at(rows)}",
+                        lambda s=shp: baselines.handwritten_contract(s), repeat=rep,
+                        note="where the time goes: compare with 'contracts'"))
+        del tables, shp
+
+
+def bench_release(cfg: Config, res: Results) -> None:
+    """``validate`` of a shipped release (analytics.quality) against its contracts alone."""
+    release = api.latest_release()
+    tables = api.release_tables(release)
+    fn, how = api.release_validator()
+    contracts = res.add(time_it(f"release {release}: contracts alone",
+                                lambda: api.contracts(tables), repeat=cfg.repeat))
+    with tempfile.TemporaryDirectory() as tmp:
+        def run() -> None:
+            try:
+                fn(release, data_docs=Path(tmp) / "docs")
+            except TypeError:
+                fn(release)
+
+        full = res.add(time_it(f"release {release}: validate ({how})", run,
+                               repeat=max(1, min(cfg.repeat, 3))))
+    res.add(ratio("release validate / contracts alone", full, contracts, 10.0))
+
+
+# --------------------------------------------------------------------------- aggregate
+def bench_aggregate(cfg: Config, res: Results) -> None:
+    """Quarterly aggregation by buyer and chip with intervals; and the pandas pipeline."""
+    n = cfg.agg_samples
+    for rows in cfg.sizes:
+        shp = _tables(cfg, rows)["shipments"]
+        rep = cfg.repeats(rows)
+        _, how = api.quarterly(shp, n=n, seed=cfg.seed)
+        ours, hand = time_pair(
+            (f"aggregate: analytics {_at(rows)}",
+             lambda s=shp: api.quarterly(s, n=n, seed=cfg.seed)),
+            (f"aggregate: hand-written polars+numpy {_at(rows)}",
+             lambda s=shp: baselines.handwritten_quarterly(s, n=n, seed=cfg.seed)),
+            repeat=rep, note_a=f"{how}; {n} draws per row")
+        res.extend([ours, hand])
+        res.add(time_it(f"aggregate: closed form, no sampling {_at(rows)}",
+                        lambda s=shp: baselines.closed_form_quarterly(s), repeat=rep,
+                        note="reference only"))
+        res.add(ratio(f"aggregate / hand-written {_at(rows)}", ours, hand, 1.3))
+        if rows > cfg.pandas_max_rows:
+            continue
+        pdf = baselines.to_pandas(shp)
+        schema = baselines.pandas_schema()
+        with api.ledger_contract():
+            pipe, pan = time_pair(
+                (f"pipeline: analytics contract + aggregate {_at(rows)}",
+                 lambda s=shp: (api.contracts({"shipments": s}), api.quarterly(s, n=n))),
+                (f"pipeline: pandas + pandera.pandas {_at(rows)}",
+                 lambda p=pdf, sc=schema: baselines.pandas_pipeline(p, n=n, schema=sc)),
+                repeat=rep)
+        res.extend([pipe, pan])
+        res.add(ratio(f"pandas pipeline / ours {_at(rows)} (speed-up)", pan, pipe, 3.0,
+                      at_least=True))
+        del pdf
+
+
+# --------------------------------------------------------------------------- memory
+def bench_memory(cfg: Config, res: Results) -> None:
+    """Peak RSS of a child that validates and aggregates the ledger (1e7 in the full run)."""
+    rows = cfg.memory_rows or max(cfg.sizes)
+    root = ledger.ledger_dir(rows, seed=cfg.seed, cache=cfg.cache)
+    out, peak = run_child("benchmarks._child", [str(root), "--samples", str(cfg.agg_samples)])
+    peak = out.get("peak_self_bytes", peak)
+    size, base = out["table_bytes"], out["baseline_bytes"]
+    res.add(Memory(f"validate + aggregate {_at(rows)}", peak, base, size,
+                   note=f"{out['findings']} findings, {out['groups']} groups"))
+    res.add(Ratio(f"peak memory above imports / table size {_at(rows)}", (peak - base) / size,
+                  1.5, note=f"peak incl. interpreter {peak / size:.2f}x; target set at 1e7"))
+    if not cfg.huge_rows:
+        return
+    rows = cfg.huge_rows
+    t0 = time.perf_counter()
+    root = ledger.ledger_dir(rows, seed=cfg.seed, cache=cfg.cache)
+    gen = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    out, peak = run_child("benchmarks._child", [str(root), "--streaming"])
+    peak = out.get("peak_self_bytes", peak)
+    wall = time.perf_counter() - t0
+    disk = sum(f.stat().st_size for f in root.rglob("*.parquet"))
+    res.add(Timing.of(f"streaming validate + aggregate {_at(rows)}", [wall],
+                      note=f"ledger generated in {gen:.0f} s (cached)"))
+    res.add(Memory(f"streaming validate + aggregate {_at(rows)}", peak, out["baseline_bytes"],
+                   disk, note=f"'table' = Parquet on disk; {out['findings']} findings; "
+                              f"{out['aggregate']}"))
+    res.add(Ratio(f"streaming peak / 4 GiB {_at(rows)}", peak / (4 * GIB), 1.0))
+
+
+# --------------------------------------------------------------------------- intervals
+def bench_intervals(cfg: Config, res: Results) -> None:
+    """``sum_intervals`` over 1e3 rows x 1e4 samples against plain numpy."""
+    rows, n = cfg.interval_rows, cfg.interval_samples
+    rng = np.random.default_rng(cfg.seed)
+    central = rng.lognormal(8.0, 1.0, rows)
+    df = pl.DataFrame({"x_low": central * 0.5, "x": central, "x_high": central * 2.0})
+    lo, mid, hi = (df[c].to_numpy() for c in ("x_low", "x", "x_high"))
+    label = f"{fmt_rows(rows)} rows x {fmt_rows(n)} samples"
+    ours, ref = time_pair(
+        (f"sum_intervals {label}", lambda: api.sum_intervals(df, "x", n=n, seed=cfg.seed)),
+        (f"plain numpy {label}",
+         lambda: baselines.numpy_sum_intervals(lo, mid, hi, n=n, seed=cfg.seed)),
+        repeat=cfg.repeat)
+    res.extend([ours, ref])
+    res.add(ratio("sum_intervals / numpy", ours, ref, 1.5))
+
+
+# --------------------------------------------------------------------------- report
+def bench_report(cfg: Config, res: Results) -> None:
+    """The rendered report against executing the same notebooks as plain Python scripts."""
+    if not cfg.report:
+        raise api.NotAvailable("skipped at this size (notebooks need a release)")
+    report = api.module("analytics.report")
+    release = api.latest_release()
+    if not hasattr(report, "render"):
+        raise api.NotAvailable("analytics.report has no render(release, out=...)")
+    paths = api.module("analytics.paths")
+    if not list(paths.NOTEBOOKS_DIR.glob("*.py")):
+        raise api.NotAvailable("no notebooks under notebooks/ yet")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-report-"))
+    try:
+        rep = max(1, min(cfg.repeat, 2))
+        ours = res.add(time_it(
+            f"report {release} (render)",
+            lambda: report.render(release, out=tmp / "out", progress=False), repeat=rep,
+            warmup=0))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if hasattr(report, "execute_as_scripts"):
+        runs = [report.execute_as_scripts(release) for _ in range(rep)]
+        scripts = res.add(Timing.of(f"notebooks as plain scripts {release}", runs))
+    else:
+        raise api.NotAvailable("analytics.report has no execute_as_scripts(release)")
+    res.add(ratio("report / notebooks as scripts", ours, scripts, 2.0))
+
+
+BENCHMARKS: dict[str, Callable[[Config, Results], None]] = {
+    "import": bench_import,
+    "validate": bench_validate,
+    "release": bench_release,
+    "aggregate": bench_aggregate,
+    "memory": bench_memory,
+    "intervals": bench_intervals,
+    "report": bench_report,
+}
+
+
+def run(cfg: Config, *, only: list[str] | None = None, log: Callable[[str], None] | None = None
+        ) -> Results:
+    """Run the chosen benchmarks (all by default); never raises for one that fails."""
+    res = Results()
+    for name, fn in BENCHMARKS.items():
+        if only and name not in only:
+            continue
+        if log:
+            log(f"[bench] {name} ...")
+        t0 = time.perf_counter()
+        try:
+            fn(cfg, res)
+        except api.NotAvailable as exc:
+            res.add(Unavailable(name, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the rest
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            res.add(Unavailable(name, f"failed: {type(exc).__name__}: {msg}"))
+        if log:
+            log(f"[bench] {name} done in {time.perf_counter() - t0:.1f} s")
+    return res
