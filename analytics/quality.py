@@ -202,7 +202,59 @@ def validate_folder(
             data_docs=data_docs, name=label or str(folder),
         )
         docs = Path(data_docs) if data_docs else None
-    return Result(label or str(folder), findings, docs)
+    result = Result(label or str(folder), findings, docs)
+    if docs is not None:
+        _summary_page(docs, result)
+    return result
+
+
+def _summary_page(docs: Path, result: Result) -> None:
+    """Write ``index.html``: every finding and a link to each expectation's page.
+
+    great_expectations' own index draws its tables with scripts from CDNs, so offline it
+    shows nothing; it is kept as ``gx-index.html`` and this page, which needs no script
+    or network, becomes the entry point.
+    """
+    from html import escape
+
+    gx_index = docs / "index.html"
+    if gx_index.is_file():
+        gx_index.replace(docs / "gx-index.html")
+    pages = sorted(docs.glob("validations/**/*.html"))
+    links = "".join(
+        f'<li><a href="{escape(p.relative_to(docs).as_posix())}">{escape(p.stem)}</a></li>'
+        for p in pages
+    )
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in (
+            f.severity, f.dataset, f.key, f.column, f.check, f.value, f.message
+        )) + "</tr>"
+        for f in result.findings
+    )
+    style = (
+        "body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:72rem;"
+        "padding:0 1rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px "
+        "solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}"
+    )
+    html = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'\">"
+        f"<title>Data Docs: {escape(result.release)}</title><style>{style}</style></head>"
+        f"<body><h1>Data Docs: {escape(result.release)}</h1>"
+        f"<p><strong>{escape(result.summary())}</strong></p>"
+        "<h2>Findings</h2>"
+        + (
+            "<table><thead><tr><th>severity</th><th>dataset</th><th>key</th><th>column</th>"
+            f"<th>check</th><th>value</th><th>message</th></tr></thead><tbody>{rows}"
+            "</tbody></table>" if rows else "<p>No finding.</p>"
+        )
+        + "<h2>Data-quality expectations</h2><p>One page per expectation suite, rendered "
+        "by great_expectations:</p>"
+        f"<ul>{links}</ul><p><a href=\"gx-index.html\">great_expectations index</a> "
+        "(its tables need a network connection).</p></body></html>\n"
+    )
+    (docs / "index.html").write_text(html, encoding="utf-8")
 
 
 def _previous_tables(

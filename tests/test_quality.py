@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -152,6 +153,12 @@ def test_release_validates_with_data_docs(release, tmp_path, capsys):
     index = (docs / "index.html").read_text(encoding="utf-8")
     assert "<html" in index.lower() and "</html>" in index.lower()
     assert out.splitlines()[-2].startswith(f"{release}: valid")
+    # the entry page works offline: no script, no remote resource, every finding listed
+    assert "<script" not in index and "https://" not in index.split("</h1>", 1)[1]
+    assert f"{release}: valid" in index and "gx-index.html" in index
+    assert (docs / "gx-index.html").is_file()
+    for page in re.findall(r'href="(validations/[^"]+)"', index):
+        assert (docs / page).is_file()
 
 
 def test_latest_release_freshness_warning_is_stated():
