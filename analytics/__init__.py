@@ -45,20 +45,26 @@ _API: dict[str, str] = {
     "sample": "analytics.uncertainty",
     "sum_intervals": "analytics.uncertainty",
     # approvals against shipments
-    "reconcile": "analytics.reconcile",
-    "timeline": "analytics.reconcile",
+    "reconcile": "analytics.reconciliation",
+    "timeline": "analytics.reconciliation",
     # charts (altair is imported on first use)
     "policy_timeline": "analytics.charts",
     "approvals_vs_deliveries": "analytics.charts",
     "tpp_density_scatter": "analytics.charts",
     "fleet_compute_chart": "analytics.charts",
     "release_diff": "analytics.charts",
+    # validation and the report
+    "validate_release": "analytics.quality",
+    "validate_draft": "analytics.quality",
+    "validate_folder": "analytics.quality",
+    "render": "analytics.report",
     # errors
     "Finding": "analytics.errors",
     "ChipSupplyError": "analytics.errors",
     "DataValidationError": "analytics.errors",
     "HashMismatchError": "analytics.errors",
     "ReleaseNotFoundError": "analytics.errors",
+    "NotebookError": "analytics.report",
 }
 
 __all__ = sorted([*_API, "__version__"])

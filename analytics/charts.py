@@ -70,7 +70,7 @@ def _need(df: pl.DataFrame, cols: list[str], what: str) -> None:
 def policy_timeline(events: Frame, *, title: str = "Policy decisions on AI chips for China") -> Any:
     """Decisions over time by jurisdiction and action, each spanning its date precision.
 
-    ``events`` is :func:`analytics.reconcile.timeline` output. A bar runs from ``date``
+    ``events`` is :func:`analytics.reconciliation.timeline` output. A bar runs from ``date``
     to ``date_end`` (a month-precision date spans the month); a dot marks ``date``.
 
     Examples
@@ -136,7 +136,7 @@ def approvals_vs_deliveries(
 ) -> Any:
     """Per approval (buyer group, gate, event): approved, ordered, intended and delivered units.
 
-    ``reconciled`` is :func:`analytics.reconcile.reconcile` output. Each bar's tooltip
+    ``reconciled`` is :func:`analytics.reconciliation.reconcile` output. Each bar's tooltip
     names the sources of that side (approval, order, intent or delivery). A zero shows as
     a labelled zero.
 

@@ -216,11 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
              "Execute the notebooks against a release and write a self-contained HTML report "
              "that opens offline.",
              "  chip-supply report\n"
-             "  chip-supply report --release 2026-01-30 --out reports/ --jobs 2\n")
+             "  chip-supply report --release 2026-01-30 --out reports/2026-01-30 --jobs 1\n")
     p.add_argument("--release", default="latest", metavar="R", help="release date or 'latest'")
     p.add_argument("--out", metavar="DIR", help="output folder (default: reports/<release>/)")
-    p.add_argument("--jobs", type=int, metavar="N",
-                   help="notebooks run in parallel (default: chosen by the report)")
+    p.add_argument("--jobs", type=int, default=2, metavar="N",
+                   help="notebooks executed in parallel (default: 2)")
     return parser
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from analytics import charts
 from analytics.compute import classify, fleet_compute
-from analytics.reconcile import reconcile, timeline
+from analytics.reconciliation import reconcile, timeline
 
 jsonschema = pytest.importorskip("jsonschema")
 vl_convert = pytest.importorskip("vl_convert")

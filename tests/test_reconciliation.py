@@ -11,7 +11,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from analytics.reconcile import reconcile, timeline
+from analytics.reconciliation import reconcile, timeline
 
 L = pl.List(pl.String)
 H200 = "nvidia_h200_sxm_141gb"

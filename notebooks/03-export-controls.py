@@ -1,0 +1,94 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Export controls
+#
+# Where does every chip sit against each US rule vintage's thresholds for total processing
+# performance (TPP) and performance density, and which China-specific designs sit just
+# under a line?
+
+# %% tags=["parameters"]
+release = "latest"
+
+# %%
+import polars as pl
+from IPython.display import display
+
+import analytics
+from analytics import charts, compute, report
+
+report.notebook_setup()
+chips = analytics.load("chips", release=release)
+rules = analytics.load("control_rules", release=release)
+classified = compute.classify(chips, rules)
+vintages = rules.select("rule_id", "rule_name", "effective_date").unique().sort("effective_date")
+vintages
+
+# %% [markdown]
+# ## Every chip against each vintage's thresholds
+#
+# TPP against performance density, both on log scales. The shaded rectangles are the
+# vintage's classification clauses (an open bound runs to the edge of the plot); the
+# point shape is the chip's class under that vintage. Chips without a known die area
+# have no density and are listed in the table below instead.
+
+# %%
+for rule_id in vintages.get_column("rule_id"):
+    display(
+        charts.tpp_density_scatter(
+            chips, rules.filter(pl.col("rule_id") == rule_id), rule_id=rule_id,
+            title=f"TPP against performance density under {rule_id}",
+        )
+    )
+
+# %% [markdown]
+# ## Class and China licence policy of every chip, by vintage
+
+# %%
+(
+    classified.join(chips.select("chip_id", "model", "china_specific"), on="chip_id")
+    .pivot(on="rule_id", index=["chip_id", "model", "china_specific", "tpp",
+                                "performance_density"],
+           values="eccn_class", sort_columns=True)
+    .sort("tpp", "chip_id", descending=[True, False], nulls_last=True)
+)
+
+# %%
+classified.filter(pl.col("china_licence_policy").is_not_null()).select(
+    "rule_id", "chip_id", "tpp", "eccn_class", "china_licence_policy"
+).sort("rule_id", "china_licence_policy", "chip_id")
+
+# %% [markdown]
+# ## China-specific designs just under a line
+#
+# For every China-specific chip and every classification clause it does not meet, the
+# chip's TPP and density as a share of the clause's minimums; `share_of_line` is the
+# smaller of the two (a clause holds only when every minimum is met). The closer
+# `share_of_line` is to 1, the closer the design sits under that line.
+
+# %%
+clauses = rules.filter(pl.col("clause_kind") == "classification").select(
+    "rule_id", "clause", pl.col("eccn_class").alias("clause_class"), "tpp_min", "pd_min"
+)
+(
+    classified.join(chips.filter("china_specific").select("chip_id", "model"), on="chip_id")
+    .join(clauses, on="rule_id")
+    .filter(pl.col("eccn_class") != pl.col("clause_class"))
+    .with_columns(
+        tpp_share=pl.col("tpp") / pl.col("tpp_min"),
+        pd_share=pl.col("performance_density") / pl.col("pd_min"),
+    )
+    .with_columns(share_of_line=pl.min_horizontal("tpp_share", "pd_share"))
+    .filter(pl.col("share_of_line") < 1)
+    .select("chip_id", "model", "rule_id", "eccn_class", "clause", "tpp", "tpp_min",
+            "performance_density", "pd_min", "tpp_share", "pd_share", "share_of_line")
+    .sort("share_of_line", "chip_id", "rule_id", "clause", descending=[True, False, False, False])
+)

@@ -1,0 +1,163 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lab compute
+#
+# How much compute do the labs hold and train with, in FLOP/s and H100 equivalents with
+# their uncertainty; what would the approved H200s add, in H100 equivalents and in days
+# to train a DeepSeek-V3-scale and a V4-scale model; and how do NVIDIA and Huawei Ascend
+# compare?
+
+# %% tags=["parameters"]
+release = "latest"
+
+# %%
+import polars as pl
+from IPython.display import display
+
+import analytics
+from analytics import charts, compute, report
+from analytics.reconciliation import reconcile
+
+report.notebook_setup()
+H200 = "nvidia_h200_sxm_141gb"
+chips = analytics.load("chips", release=release)
+lab = analytics.load("lab_compute", release=release)
+approvals = analytics.load("approvals", release=release)
+shipments = analytics.load("shipments", release=release)
+fleet = compute.fleet_compute(lab, chips)
+
+# %% [markdown]
+# ## Holdings, clusters and training runs in H100 equivalents
+#
+# Each line is one estimate (lab, what it counts, date): the dot is the central figure,
+# the bar the interval from the 5th to the 95th percentile where the sources give a range.
+# H100 equivalents here compare dense BF16 throughput with the H100's; records whose chip
+# is not known cannot be converted and are listed in the table only.
+
+# %%
+charts.fleet_compute(fleet, measure="h100e_bf16", title="Lab compute in H100 equivalents (BF16)")
+
+# %%
+charts.fleet_compute(fleet, measure="flops_bf16", title="Lab compute in dense BF16 FLOP/s")
+
+# %%
+fleet.select(
+    "record_id", "lab_id", "subject", "name", "as_of_date", "chip_id", "chip_reported",
+    "chip_count_low", "chip_count", "chip_count_high", "flops_bf16_low", "flops_bf16",
+    "flops_bf16_high", "h100e_bf16_low", "h100e_bf16", "h100e_bf16_high", "h100e_int8",
+    "confidence", "source_ids",
+).sort("lab_id", "as_of_date", "record_id")
+
+# %% [markdown]
+# ## Training runs
+#
+# Reported training compute (FLOP, 5th / central / 95th percentile) and accelerator-hours.
+
+# %%
+lab.filter(pl.col("subject") == "training_run").select(
+    "record_id", "lab_id", "name", "as_of_date", "chip_id", "chip_count", "gpu_hours",
+    "training_flop_low", "training_flop", "training_flop_high", "method", "confidence",
+    "source_ids",
+).sort("training_flop", "record_id", descending=[True, False], nulls_last=True)
+
+# %% [markdown]
+# ## What the approved H200s would add
+#
+# The Chinese import approvals of H200s that carry a quantity, converted to H100
+# equivalents on both bases.
+
+# %%
+approved = (
+    reconcile(approvals, shipments, chips=chips)
+    .filter(
+        (pl.col("gate") == "cn_import_approval")
+        & pl.col("chip_ids").list.contains(H200)
+        & pl.col("approved_quantity").is_not_null()
+    )
+    .select("event_id", "date", "buyer_group", "chip_ids", "approved_qualifier",
+            "approved_scope", units="approved_quantity")
+)
+approved = compute.h100e(compute.h100e(approved, chips, basis="int8"), chips, basis="bf16")
+approved
+
+# %% [markdown]
+# ### Days to train a DeepSeek-V3-scale and a V4-scale run on them
+#
+# The training compute comes from the DeepSeek-V3 and V4 rows of `lab_compute`. The model
+# FLOP utilisation (MFU) is the one DeepSeek-V3 achieved, implied by its training compute
+# and its H800-hours in the same table. For comparison, the last rows put the same runs on
+# the cluster DeepSeek reports for V3.
+
+# %%
+deepseek = lab.filter(pl.col("lab_id") == "deepseek")
+v3 = deepseek.filter(pl.col("name").str.contains(r"^DeepSeek-V3( |$)"))
+v3_flop = v3.filter(pl.col("training_flop").is_not_null())
+v3_hours = v3.filter(pl.col("gpu_hours").is_not_null() & pl.col("chip_id").is_not_null())
+v4_flop = deepseek.filter(pl.col("name").str.contains(r"^DeepSeek-V4")
+                          & pl.col("training_flop").is_not_null())
+runs = pl.concat([v3_flop, v4_flop]).sort("training_flop", "record_id")
+hardware = [(f"approved H200s ({a['event_id']})", H200, a["units"])
+            for a in approved.iter_rows(named=True)]
+hardware += [(f"{c['name']} ({c['record_id']})", c["chip_id"], c["chip_count"])
+             for c in deepseek.filter((pl.col("subject") == "cluster")
+                                      & pl.col("name").str.starts_with("DeepSeek-V3")
+                                      & pl.col("chip_count").is_not_null()).iter_rows(named=True)]
+if v3_flop.is_empty() or v3_hours.is_empty():
+    print("This release does not hold both the training compute and the accelerator-hours "
+          "of DeepSeek-V3, so no MFU and no training time can be derived from it.")
+else:
+    v3_run, hours = v3_flop.row(0, named=True), v3_hours.row(0, named=True)
+    mfu = compute.implied_mfu(v3_run["training_flop"], hours["chip_id"], hours["gpu_hours"],
+                              chips=chips)
+    print(f"MFU implied by {v3_run['name']} ({v3_run['record_id']}, {hours['record_id']}): "
+          f"{mfu:.3f}")
+    display(pl.DataFrame(
+        [
+            {"run": r["name"], "record_id": r["record_id"], "training_flop": r["training_flop"],
+             "hardware": label, "chip_id": chip, "chips": count,
+             "days": compute.training_days(r["training_flop"], chip, count, mfu=mfu,
+                                           chips=chips)}
+            for r in runs.iter_rows(named=True) for label, chip, count in hardware
+        ],
+        schema={"run": pl.String, "record_id": pl.String, "training_flop": pl.Float64,
+                "hardware": pl.String, "chip_id": pl.String, "chips": pl.Int64,
+                "days": pl.Float64},
+    ))
+
+# %% [markdown]
+# ## NVIDIA against Huawei Ascend
+#
+# Per chip: dense throughput, memory bandwidth and power, and what one chip is worth in
+# H100 equivalents on each basis.
+
+# %%
+per_chip = chips.filter(pl.col("vendor_id").is_in(["nvidia", "huawei"])).with_columns(units=1)
+per_chip = compute.h100e(compute.h100e(per_chip, chips, basis="int8"), chips, basis="bf16")
+per_chip.select(
+    "vendor_id", "chip_id", "model", "release_date", "bf16_dense_tflops", "int8_dense_tops",
+    "memory_bw_gbps", "tdp_w", "h100e_bf16", "h100e_int8",
+).sort("vendor_id", "bf16_dense_tflops", "chip_id", nulls_last=True)
+
+# %% [markdown]
+# Volumes: production of Ascend chips against NVIDIA orders, deliveries and sales estimates
+# for China, in units and in H100 equivalents (BF16 basis) where the record names one chip.
+
+# %%
+volumes = shipments.filter(
+    pl.col("vendor_id").is_in(["nvidia", "huawei"])
+    & pl.col("record_type").is_in(["production", "order", "delivery", "sales_estimate"])
+)
+compute.h100e(volumes, chips, basis="bf16").select(
+    "vendor_id", "record_type", "record_id", "period_start", "period_end", "product_scope",
+    "units_low", "units", "units_high", "h100e_bf16_low", "h100e_bf16", "h100e_bf16_high",
+    "method", "confidence", "source_ids",
+).sort("vendor_id", "period_start", "record_id")

@@ -1,0 +1,187 @@
+"""The rendered report in headless Chromium: no console error, no request, charts drawn,
+and text fields carrying script payloads shown as text, never run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from analytics import paths, report
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+RELEASE = "2026-11-29"
+PAYLOADS = ("</script><img src=x onerror=window.__xss=1>", "<script>window.__xss=1</script>")
+# free-text columns that reach pages: names, titles, notes, summaries, buyer names
+TEXT_COLUMNS = {
+    "sources": ("title", "publisher", "notes"),
+    "entities": ("name", "native_name", "notes"),
+    "chips": ("model", "architecture", "notes"),
+    "control_rules": ("rule_name", "notes"),
+    "approvals": ("authority_reported", "conditions", "status_detail", "summary", "notes"),
+    "shipments": ("product_scope", "buyer_scope", "notes"),
+    "lab_compute": ("name", "chip_reported", "notes"),
+}
+
+
+def _need_browser() -> None:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium to run browser tests")
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+
+def _need_release() -> None:
+    from analytics.datasets import releases
+
+    if RELEASE not in releases():
+        pytest.skip(f"release {RELEASE} is not in {paths.releases_dir()}")
+
+
+def _with_payloads(name: str, df: pl.DataFrame) -> pl.DataFrame:
+    """Append a payload to every text cell (alternating), keeping ids and leading text."""
+    row = pl.int_range(pl.len())
+    payload = pl.when(row % 2 == 0).then(pl.lit(PAYLOADS[0])).otherwise(pl.lit(PAYLOADS[1]))
+    return df.with_columns(
+        pl.concat_str([pl.col(c), payload], separator=" ", ignore_nulls=True).alias(c)
+        for c in TEXT_COLUMNS[name]
+    )
+
+
+def build_payload_release(root: Path, release: str) -> Path:
+    """A copy of ``release`` under data root ``root`` whose text fields carry payloads.
+
+    Parquet and CSV with their hashes in ``registry.txt``; no ``datapackage.json``.
+    """
+    from analytics import datasets, schemas
+
+    folder = root / "releases" / release
+    folder.mkdir(parents=True)
+    for name in schemas.DATASETS:
+        df = _with_payloads(name, datasets.load(name, release=release))
+        datasets.write_table(df, folder / f"{name}.csv", name)
+        df.write_parquet(folder / f"{name}.parquet")
+    lines = sorted(f"releases/{release}/{p.name} {datasets.sha256(p)}" for p in folder.iterdir())
+    (root / "registry.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory, browser) -> Path:
+    _need_release()
+    return report.render(RELEASE, out=tmp_path_factory.mktemp("report") / RELEASE,
+                         progress=False)
+
+
+@pytest.fixture(scope="module")
+def rendered_with_payloads(tmp_path_factory, browser) -> Path:
+    _need_release()
+    tmp = tmp_path_factory.mktemp("payloads")
+    root = build_payload_release(tmp / "data", RELEASE)
+    with pytest.MonkeyPatch.context() as mp:  # the kernels inherit the environment
+        mp.setenv(paths.DATA_DIR_ENV, str(root))
+        mp.setenv(paths.CACHE_DIR_ENV, str(tmp / "cache"))
+        mp.delenv(paths.DATA_URL_ENV, raising=False)
+        return report.render(RELEASE, out=tmp / "report", progress=False)
+
+
+def open_page(browser, page_path: Path) -> dict:
+    """Load one page; return console errors, requests and what was drawn."""
+    own = page_path.resolve().as_uri()
+    errors: list[str] = []
+    requests: list[str] = []
+    page = browser.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+
+    def gate(route):
+        requests.append(route.request.url)
+        if route.request.url == own:
+            route.continue_()
+        else:
+            route.abort()
+
+    page.route("**/*", gate)
+    page.goto(own)
+    page.wait_for_load_state("load")
+    charts = page.locator("figure.chart").count()
+    if charts:
+        page.wait_for_function(
+            "n => document.querySelectorAll('figure.chart.live').length === n", arg=charts,
+            timeout=30_000,
+        )
+    drawn = page.evaluate(
+        """() => [...document.querySelectorAll('figure.chart')].map(
+              f => f.querySelectorAll('.chart-view svg, .chart-view canvas').length)"""
+    )
+    state = {
+        "errors": errors,
+        "foreign": [u for u in requests if u != own],
+        "charts": charts,
+        "drawn": drawn,
+        "xss": page.evaluate("() => typeof window.__xss"),
+        "stray_images": page.evaluate("() => document.querySelectorAll('img[src=\"x\"]').length"),
+        "text": page.inner_text("body"),
+    }
+    page.close()
+    return state
+
+
+def _pages(folder: Path) -> list[Path]:
+    pages = sorted(folder.glob("*.html"))
+    assert [p.name for p in pages][-1] == "index.html" and len(pages) == 6
+    return pages
+
+
+def test_pages_load_without_error_or_request_and_draw_every_chart(browser, rendered):
+    total = 0
+    for page_path in _pages(rendered):
+        state = open_page(browser, page_path)
+        assert state["errors"] == [], page_path.name
+        assert state["foreign"] == [], page_path.name
+        assert all(n >= 1 for n in state["drawn"]), (page_path.name, state["drawn"])
+        total += state["charts"]
+    assert total >= 5
+
+
+def test_script_payloads_in_the_data_render_as_text(browser, rendered_with_payloads):
+    shown_on = []
+    for page_path in _pages(rendered_with_payloads):
+        state = open_page(browser, page_path)
+        assert state["xss"] == "undefined", page_path.name
+        assert state["stray_images"] == 0, page_path.name
+        assert state["errors"] == [], page_path.name
+        assert state["foreign"] == [], page_path.name
+        assert all(n >= 1 for n in state["drawn"]), (page_path.name, state["drawn"])
+        if any(p in state["text"] for p in PAYLOADS):
+            shown_on.append(page_path.name)
+    assert "index.html" in shown_on  # source titles and publishers, as text
+    assert len(shown_on) >= 3, shown_on
+
+
+def test_payload_release_is_a_faithful_copy(tmp_path, monkeypatch):
+    _need_release()
+    from analytics import datasets
+
+    original = datasets.load("entities", release=RELEASE)
+    root = build_payload_release(tmp_path / "data", RELEASE)
+    monkeypatch.setenv(paths.DATA_DIR_ENV, str(root))
+    entities = datasets.load("entities", release=RELEASE)
+    assert entities.get_column("entity_id").equals(original.get_column("entity_id"))
+    assert entities.get_column("name").str.ends_with(PAYLOADS[0]).any()
+    assert entities.get_column("name").str.ends_with(PAYLOADS[1]).any()

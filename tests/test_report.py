@@ -1,0 +1,195 @@
+"""The scripted report: self-contained pages, charts as files, determinism, all-or-nothing."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import pytest
+
+from analytics import paths, report
+from analytics.errors import ChipSupplyError
+
+RELEASE = "2026-11-29"
+NO_DATA = "2000-01-01"  # a release that does not exist: the failing tests need no data
+PAGES = (
+    "01-policy-timeline.html",
+    "02-approvals-vs-shipments.html",
+    "03-export-controls.html",
+    "04-lab-compute.html",
+    "05-release-changes.html",
+)
+NOTEBOOK_OK = """# %% [markdown]
+# # Fine
+# Does a notebook run?
+
+# %% tags=["parameters"]
+release = "latest"
+
+# %%
+print("release", release)
+"""
+NOTEBOOK_FAILS = """# %% [markdown]
+# # Broken
+# What happens when a cell fails?
+
+# %% tags=["parameters"]
+release = "latest"
+
+# %%
+raise ValueError(f"boom in {release}")
+
+# %%
+print("never reached")
+"""
+
+
+def _have_release(release: str) -> bool:
+    from analytics.datasets import releases
+
+    return release in releases()
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> Path:
+    if not _have_release(RELEASE):
+        pytest.skip(f"release {RELEASE} is not in {paths.releases_dir()}")
+    return report.render(RELEASE, out=tmp_path_factory.mktemp("report") / RELEASE,
+                         progress=False)
+
+
+# --------------------------------------------------------------------------- unit
+def test_script_json_escapes_what_ends_a_script():
+    text = report.script_json({"name": "</script><img src=x onerror=a()>&\u2028\u2029"})
+    assert not re.search("[<>&\u2028\u2029]", text)
+    assert "\\u003c/script\\u003e" in text and "\\u0026" in text and "\\u2028" in text
+    import json
+
+    assert json.loads(text)["name"].startswith("</script><img")
+
+
+def test_sanitize_html_keeps_tables_and_escapes_scripts():
+    dirty = ('<div><style>td{color:red}</style><table><tr><td onclick="x()">a</td>'
+             '<td><img src=x onerror=alert(1)><script>alert(2)</script></td></tr></table></div>')
+    clean = report.sanitize_html(dirty)
+    assert "<table><tbody><tr><td>a</td>" in clean
+    assert "<script" not in clean and "<img" not in clean and "onclick" not in clean
+    assert "color:red" not in clean
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in clean
+
+
+def test_page_refuses_a_script_that_would_close_its_element():
+    with pytest.raises(ChipSupplyError):
+        report._page("t", "", scripts=("var s = '</script>';",))
+
+
+def test_read_notebook_injects_release_after_parameters(tmp_path):
+    path = tmp_path / "01-ok.py"
+    path.write_text(NOTEBOOK_OK, encoding="utf-8")
+    nb, at = report.read_notebook(path, "2026-01-30")
+    assert at == 2
+    assert "parameters" in nb.cells[1].metadata["tags"]
+    assert "release = '2026-01-30'" in nb.cells[2].source
+    assert nb.cells[2].metadata["tags"] == ["injected-parameters"]
+
+
+def test_swap_in_replaces_a_report_whole(tmp_path):
+    out, new = tmp_path / "out", tmp_path / "new"
+    out.mkdir()
+    (out / "old.html").write_text("old")
+    new.mkdir()
+    (new / "index.html").write_text("new")
+    report._swap_in(new, out)
+    assert sorted(p.name for p in out.iterdir()) == ["index.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_report(tmp_path):
+    (tmp_path / "keep.txt").write_text("precious")
+    (tmp_path / "01-ok.py").write_text(NOTEBOOK_OK, encoding="utf-8")
+    with pytest.raises(ChipSupplyError, match="not a report folder"):
+        report.render(RELEASE, out=tmp_path, progress=False, notebooks_dir=tmp_path)
+    assert (tmp_path / "keep.txt").read_text() == "precious"
+
+
+@pytest.mark.slow
+def test_failing_cell_names_notebook_cell_and_error_and_writes_nothing(tmp_path):
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    (nbs / "01-ok.py").write_text(NOTEBOOK_OK, encoding="utf-8")
+    (nbs / "02-broken.py").write_text(NOTEBOOK_FAILS, encoding="utf-8")
+    out = tmp_path / "reports" / RELEASE
+    with pytest.raises(report.NotebookError) as caught:
+        report.render(NO_DATA, out=out, progress=False, notebooks_dir=nbs)
+    err = caught.value
+    assert (err.notebook, err.cell, err.ename) == ("02-broken.py", 3, "ValueError")
+    assert err.evalue == f"boom in {NO_DATA}"
+    assert "02-broken.py, cell 3" in str(err) and "ValueError: boom" in str(err)
+    assert not out.exists()
+    assert list((tmp_path / "reports").iterdir()) == []  # no temporary folder left either
+
+
+@pytest.mark.slow
+def test_main_report_exits_1_with_the_error(tmp_path, monkeypatch, capsys):
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    (nbs / "02-broken.py").write_text(NOTEBOOK_FAILS, encoding="utf-8")
+    monkeypatch.setattr(paths, "NOTEBOOKS_DIR", nbs)
+    args = argparse.Namespace(release=NO_DATA, out=str(tmp_path / "out"), jobs=1)
+    assert report.main_report(args) == 1
+    assert "02-broken.py, cell 3" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- the real report
+@pytest.mark.slow
+@pytest.mark.xdist_group("report")
+def test_index_pages_and_charts_exist(rendered):
+    names = sorted(p.name for p in rendered.glob("*.html"))
+    assert names == sorted(["index.html", *PAGES])
+    index = (rendered / "index.html").read_text(encoding="utf-8")
+    assert f"release {RELEASE}" in index
+    for page in PAGES:
+        assert f'href="{page}"' in index
+    assert "Validation" in index and "error(s)" in index and "Sources cited" in index
+    svgs = sorted(p.stem for p in (rendered / "charts").glob("*.svg"))
+    pngs = sorted(p.stem for p in (rendered / "charts").glob("*.png"))
+    assert svgs == pngs and len(svgs) >= 5
+    assert {s.rsplit("-", 1)[0] for s in svgs} >= {p.removesuffix(".html") for p in PAGES[:4]}
+    for stem in svgs:
+        assert (rendered / "charts" / f"{stem}.svg").read_text().lstrip().startswith("<svg")
+        assert (rendered / "charts" / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for page in PAGES:
+        text = (rendered / page).read_text(encoding="utf-8")
+        charts = len(re.findall(r'<figure class="chart"', text))
+        assert charts == len(list((rendered / "charts").glob(f"{page[:-5]}-*.svg")))
+        assert "window.vegaEmbed=" in text if charts else True
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("report")
+def test_pages_load_nothing_from_outside(rendered):
+    for page in sorted(rendered.glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        assert report.CSP in text
+        assert not re.search(r"(?i)<script[^>]*\ssrc\s*=", text), page.name
+        assert text.count("window.vegaEmbed=") <= 1, page.name  # inlined once per page
+        markup = re.sub(r"(?is)(<script\b[^>]*>).*?</script>", r"\1</script>", text)
+        assert not re.search(r"(?i)<link\b", markup), page.name
+        assert not re.search(r"(?i)<(img|iframe|embed|object|source|video|audio)\b[^>]*"
+                             r"\s(src|data|srcset|poster)\s*=\s*[\"']?(?!data:)", markup), page.name
+        assert not re.search(r"(?i)@import|url\(\s*[\"']?(https?:)?//", markup), page.name
+        assert not re.search(r"(?i)<(img|script|link)\b[^>]*https?://", markup), page.name
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("report")
+def test_rendering_twice_gives_identical_charts(rendered, tmp_path):
+    again = report.render(RELEASE, out=tmp_path / RELEASE, progress=False)
+    first = {p.name: p.read_bytes() for p in (rendered / "charts").iterdir()}
+    second = {p.name: p.read_bytes() for p in (again / "charts").iterdir()}
+    assert first.keys() == second.keys()
+    assert [n for n in first if first[n] != second[n]] == []
+    for page in PAGES:  # the pages too: only the index carries the rendering time
+        assert (rendered / page).read_bytes() == (again / page).read_bytes(), page
