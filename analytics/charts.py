@@ -193,7 +193,7 @@ def approvals_vs_deliveries(
     base = alt.Chart(tidy).encode(
         y=alt.Y(
             "row:N",
-            title="Buyer group | gate | approval event",
+            title=None,
             sort="ascending",
             axis=alt.Axis(labelLimit=420),
         ),
@@ -215,7 +215,10 @@ def approvals_vs_deliveries(
     labels = base.mark_text(align="left", dx=3, fontSize=10).encode(
         text=alt.Text("units:Q", format=",.0f")
     )
-    return alt.layer(bars, labels).properties(title=title, height=alt.Step(12))
+    return alt.layer(bars, labels).properties(
+        title=alt.Title(title, subtitle="Rows: buyer group | gate | approval event"),
+        height=alt.Step(12),
+    )
 
 
 # --------------------------------------------------------------------------- TPP x density
@@ -438,12 +441,7 @@ def fleet_compute(
     ]
     scale = alt.Scale(type="log")
     base = alt.Chart(df).encode(
-        y=alt.Y(
-            "row:N",
-            title="Lab | cluster, model or chip (as of)",
-            sort=None,
-            axis=alt.Axis(labelLimit=420),
-        ),
+        y=alt.Y("row:N", title=None, sort=None, axis=alt.Axis(labelLimit=420)),
         color=alt.Color("subject:N", title="Subject", sort="ascending"),
         tooltip=tooltip,
     )
@@ -453,7 +451,10 @@ def fleet_compute(
     dots = base.mark_point(filled=True, size=50).encode(
         x=alt.X("central:Q", scale=scale, title=axis)
     )
-    return alt.layer(bars, dots).properties(title=title, height=alt.Step(16))
+    return alt.layer(bars, dots).properties(
+        title=alt.Title(title, subtitle="Rows: lab | cluster, model or chip (as of)"),
+        height=alt.Step(16),
+    )
 
 
 fleet_compute_chart = fleet_compute
@@ -532,4 +533,7 @@ def release_diff(diff_frame: Frame, *, title: str = "What changed between releas
     )
     bars = base.mark_bar()
     labels = base.mark_text(align="left", dx=3, fontSize=10).encode(text=alt.Text("rows:Q"))
-    return alt.layer(bars, labels).properties(title=title, height=alt.Step(12))
+    return alt.layer(bars, labels).properties(
+        title=alt.Title(title, subtitle="Rows: buyer group | gate | approval event"),
+        height=alt.Step(12),
+    )

@@ -39,6 +39,9 @@ def _ids(col: str, mask: pl.Expr) -> pl.Expr:
     return pl.col(col).filter(mask).explode().drop_nulls().unique().sort()
 
 
+BUYER_COUNTRIES = ("CN", "HK", "MO")
+
+
 def reconcile(
     approvals: Frame,
     shipments: Frame,
@@ -47,6 +50,7 @@ def reconcile(
     vendors: Iterable[str] = (),
     confirmed_methods: Iterable[str] = CONFIRMED_METHODS,
     chips: Frame | None = None,
+    entities: Frame | None = None,
 ) -> Frame:
     """One row per approval event: the gate, the quantity, and the matching shipments.
 
@@ -76,6 +80,9 @@ def reconcile(
     chips : DataFrame or LazyFrame, optional
         ``chips`` rows; their ``vendor_id`` values are left out of buyer groups too
         (pass it so that a vendor with no shipment record is not taken for a buyer).
+    entities : DataFrame or LazyFrame, optional
+        ``entities`` rows; an entity seated outside mainland China, Hong Kong and Macau
+        is left out of buyer groups (a US chip designer an approval names is a seller).
     confirmed_methods : iterable of str
         Delivery ``method`` values that count as confirmed.
 
@@ -146,6 +153,11 @@ def reconcile(
                 s.select(pl.col("vendor_id").cast(pl.String)),
                 pl.LazyFrame({"vendor_id": list(vendors)}, schema={"vendor_id": pl.String}),
                 *([] if chips is None else [_lazy(chips)[0].select(pl.col("vendor_id"))]),
+                *([] if entities is None else [
+                    _lazy(entities)[0]
+                    .filter(~pl.col("country").is_in(list(BUYER_COUNTRIES)))
+                    .select(pl.col("entity_id").alias("vendor_id"))
+                ]),
             ]
         )
         .drop_nulls()

@@ -97,6 +97,8 @@ def notebook_setup() -> None:
     pl.Config.set_tbl_cols(30)
     pl.Config.set_fmt_str_lengths(120)
     pl.Config.set_tbl_width_chars(200)
+    pl.Config.set_tbl_hide_column_data_types(True)
+    pl.Config.set_tbl_hide_dataframe_shape(True)
 
 
 def enable_charts() -> None:

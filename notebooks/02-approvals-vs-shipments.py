@@ -31,7 +31,7 @@ approvals = analytics.load("approvals", release=release)
 shipments = analytics.load("shipments", release=release)
 chips = analytics.load("chips", release=release)
 entities = analytics.load("entities", release=release)
-reconciled = reconcile(approvals, shipments, chips=chips)
+reconciled = reconcile(approvals, shipments, chips=chips, entities=entities)
 
 # %% [markdown]
 # ## Approved, ordered and delivered, by buyer group

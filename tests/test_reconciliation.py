@@ -213,3 +213,18 @@ def test_release_h200_group_approval_has_no_confirmed_deliveries():
     assert row["approved_scope"] == "combined"
     assert row["confirmed_delivered"] == 0
     assert row["approval_source_ids"] and row["delivery_source_ids"]
+
+
+def test_entities_seated_outside_china_are_not_buyers():
+    apr = pl.DataFrame({"event_id": ["APR-001"], "date": [dt.date(2025, 12, 8)],
+                        "jurisdiction": ["US"], "action": ["permit"],
+                        "chip_ids": [["h200"]], "entity_ids": [["bytedance", "intel"]],
+                        "source_ids": [["a-src"]]})
+    shp = pl.DataFrame(schema={"record_id": pl.String, "record_type": pl.String,
+                               "period_end": pl.Date, "chip_ids": pl.List(pl.String),
+                               "vendor_id": pl.String, "buyer_ids": pl.List(pl.String),
+                               "destination": pl.String, "units": pl.Int64,
+                               "method": pl.String, "source_ids": pl.List(pl.String)})
+    ent = pl.DataFrame({"entity_id": ["bytedance", "intel"], "country": ["CN", "US"]})
+    assert reconcile(apr, shp)["buyer_group"].to_list() == ["bytedance;intel"]
+    assert reconcile(apr, shp, entities=ent)["buyer_group"].to_list() == ["bytedance"]
