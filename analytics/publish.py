@@ -107,15 +107,10 @@ def _check_date(date: str) -> None:
 
 
 def _consistency(tables: dict[str, pl.DataFrame], date: str, say) -> list:
-    import importlib
+    from analytics.consistency import check
 
-    try:  # written separately; cutting works without it
-        consistency = importlib.import_module("analytics.consistency")
-    except ImportError:
-        say("[3/6] cross-dataset checks skipped: analytics.consistency is not available")
-        return []
     say("[3/6] cross-dataset checks")
-    return list(consistency.check(tables, release_date=date))
+    return list(check(tables, release_date=date))
 
 
 def changelog_entry(tables: dict[str, pl.DataFrame], date: str, previous: str | None) -> str:

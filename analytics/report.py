@@ -336,28 +336,18 @@ def vega_bundle() -> str:
 
 # --------------------------------------------------------------------------- index page
 def _validation(release: str) -> tuple[str, int, int]:
-    """(what was checked, errors, warnings) for the release; never raises on bad data."""
-    from analytics.errors import DataValidationError
+    """(what was checked, errors, warnings) for the release; never raises on bad data.
 
-    try:
-        from analytics.quality import validate_release
-    except ImportError:
-        validate_release = None
+    The great_expectations suite is left to ``chip-supply validate``: it would double the
+    report's time and says nothing the contracts and cross-dataset checks miss.
+    """
+    from analytics.errors import DataValidationError
+    from analytics.quality import validate_release
+
     kind = ("contract and cross-dataset checks; the data-quality suite runs with "
             "chip-supply validate")
     try:
-        if validate_release is not None:  # the suite (great_expectations) would double the time
-            findings = list(validate_release(release, suite=False).findings)
-        else:  # contract only: every table loads through its schema
-            from analytics import schemas
-            from analytics.datasets import load
-
-            kind, findings = "contract checks (schemas)", []
-            for name in schemas.DATASETS:
-                try:
-                    load(name, release=release)
-                except DataValidationError as exc:
-                    findings += exc.findings
+        findings = list(validate_release(release, suite=False).findings)
     except DataValidationError as exc:
         findings = exc.findings
     severities = [f.severity for f in findings]
