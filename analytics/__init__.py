@@ -31,6 +31,7 @@ _API: dict[str, str] = {
     "Diff": "analytics.datasets",
     "cut_release": "analytics.publish",
     "DATASETS": "analytics.schemas",
+    "validate_lazy": "analytics.schemas",
     # export controls and compute
     "tpp": "analytics.compute",
     "performance_density": "analytics.compute",
@@ -40,6 +41,7 @@ _API: dict[str, str] = {
     "training_days": "analytics.compute",
     "max_training_flop": "analytics.compute",
     "implied_mfu": "analytics.compute",
+    "quarterly": "analytics.compute",
     # uncertainty
     "fit_lognormal": "analytics.uncertainty",
     "sample": "analytics.uncertainty",

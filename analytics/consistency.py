@@ -236,6 +236,15 @@ def after_release_date(
     return out
 
 
+def _rank_of(col: pl.Expr, rank: Mapping[str, int]) -> pl.Expr:
+    """``rank[col]`` (0 when absent) as a when/then chain: unlike ``replace_strict``, it
+    runs on the streaming engine without holding the whole column."""
+    out = pl.when(pl.lit(False)).then(pl.lit(0))
+    for name, value in rank.items():
+        out = out.when(col == name).then(pl.lit(value))
+    return out.otherwise(pl.lit(0))
+
+
 def before_chip_release(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.LazyFrame]:
     """A shipment's period does not begin before its chip's release (warning).
 
@@ -268,8 +277,7 @@ def before_chip_release(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.Lazy
         .join(launch, on="_chip", how="inner")
         .with_columns(
             pl.when(
-                pl.col("_pp").replace_strict(rank, default=0)
-                >= pl.col("_rp").replace_strict(rank, default=0)
+                _rank_of(pl.col("_pp"), rank) >= _rank_of(pl.col("_rp"), rank)
             )
             .then(pl.col("_pp"))
             .otherwise(pl.col("_rp"))
@@ -701,7 +709,9 @@ def findings_frame(
     """Every consistency finding as one sorted frame (columns of :class:`Finding`).
 
     Cheaper than :func:`check` when there are very many findings; a check that fails
-    to run becomes an error finding rather than an exception.
+    to run becomes an error finding rather than an exception. When any table is a
+    LazyFrame (e.g. ``pl.scan_parquet`` of a ledger larger than memory) the checks run
+    one after another on the streaming engine, so memory stays bounded.
     """
     t = _lazy(tables)
     t = {n: t[n] for n in DATASETS if n in t} | {n: f for n, f in t.items() if n not in DATASETS}
@@ -714,9 +724,16 @@ def findings_frame(
         except Exception as exc:  # noqa: BLE001 - report, never crash
             failed.append((fn.__name__, _first_line(exc)))
     frames: list[pl.DataFrame] = []
+    # LazyFrames may be larger than memory: run their plans one after another on the
+    # streaming engine, so that only one plan's state is held at a time
+    lazy_input = any(isinstance(f, pl.LazyFrame) for f in tables.values())
     try:
-        frames = pl.collect_all(plans) if plans else []
+        if lazy_input:
+            frames = [plan.collect(engine="streaming") for plan in plans]
+        else:
+            frames = pl.collect_all(plans) if plans else []
     except Exception:  # noqa: BLE001 - one bad plan must not hide the others
+        frames = []
         for plan in plans:
             try:
                 frames.append(plan.collect())

@@ -408,7 +408,7 @@ class ControlRules(_Base):
 class Approvals(_Base):
     """A government decision on AI-chip trade with China: one gate, one side."""
 
-    event_id: str = pa.Field(unique=True, str_matches=r"^APR-\d{3}$", description="Stable id")
+    event_id: str = pa.Field(unique=True, str_matches=r"^APR-\d{3,}$", description="Stable id")
     date: pl.Date = pa.Field(
         ge=EARLIEST,
         description="Decision or effective date; first report date when neither is stated",
@@ -466,7 +466,7 @@ class Approvals(_Base):
 class Shipments(_Base):
     """An order, delivery, production, revenue, inventory, charge or enforcement record."""
 
-    record_id: str = pa.Field(unique=True, str_matches=r"^SHP-\d{3}$", description="Stable id")
+    record_id: str = pa.Field(unique=True, str_matches=r"^SHP-\d{3,}$", description="Stable id")
     record_type: str = pa.Field(isin=SHIPMENT_RECORD_TYPES, description="What the record measures")
     period_start: pl.Date = pa.Field(ge=EARLIEST, description="First day covered")
     period_end: pl.Date = pa.Field(ge=EARLIEST, description="Last day covered")
@@ -542,7 +542,7 @@ class Shipments(_Base):
 class LabCompute(_Base):
     """An estimate of a lab's holdings, one cluster, or one training run."""
 
-    record_id: str = pa.Field(unique=True, str_matches=r"^LC-\d{3}$", description="Stable id")
+    record_id: str = pa.Field(unique=True, str_matches=r"^LC-\d{3,}$", description="Stable id")
     as_of_date: pl.Date = pa.Field(ge=EARLIEST, description="Date the estimate refers to")
     date_precision: str = pa.Field(isin=DATE_PRECISION, description="Precision of as_of_date")
     lab_id: str = pa.Field(str_matches=SLUG, description="entity_id of the lab")
@@ -701,6 +701,22 @@ def key_of(name: str, df: pl.DataFrame) -> pl.Series:
     )
 
 
+def _structure(name: str, present: list[str]) -> list[Finding]:
+    """Findings for missing and unexpected columns (the same for every row)."""
+    expected = columns(name)
+    return [
+        Finding("error", name, "", c, "column_in_dataframe", c, f"required column '{c}' is missing")
+        for c in expected
+        if c not in present
+    ] + [
+        Finding(
+            "error", name, "", c, "column_in_schema", c, f"column '{c}' is not part of the dataset"
+        )
+        for c in present
+        if c not in expected
+    ]
+
+
 def validate(name: str, df: pl.DataFrame) -> tuple[pl.DataFrame | None, list[Finding]]:
     """Run the contract of ``name`` on a collected frame at full depth.
 
@@ -711,6 +727,9 @@ def validate(name: str, df: pl.DataFrame) -> tuple[pl.DataFrame | None, list[Fin
 
     if isinstance(df, pl.LazyFrame):  # a LazyFrame would only get name and type checks
         df = df.collect()
+    structure = _structure(name, df.columns)
+    if structure:  # pandera's coercion would fail on them before reporting
+        return None, structure
     model = SCHEMAS[name]
     try:
         out = model.validate(df, lazy=True)
@@ -731,7 +750,9 @@ def validate(name: str, df: pl.DataFrame) -> tuple[pl.DataFrame | None, list[Fin
     return out, []
 
 
-def _findings(name: str, df: pl.DataFrame, cases: pl.DataFrame) -> list[Finding]:
+def _findings(
+    name: str, df: pl.DataFrame, cases: pl.DataFrame, *, offset: int = 0
+) -> list[Finding]:
     keys = key_of(name, df).to_list()
     out: list[Finding] = []
     for row in cases.iter_rows(named=True):
@@ -739,7 +760,7 @@ def _findings(name: str, df: pl.DataFrame, cases: pl.DataFrame) -> list[Finding]
         key = (
             keys[idx]
             if idx is not None and 0 <= idx < len(keys) and keys[idx]
-            else (f"row {idx + 1}" if idx is not None else "")
+            else (f"row {offset + idx + 1}" if idx is not None else "")
         )
         column = row.get("column") or ""
         if row.get("schema_context") == "DataFrameSchema":
@@ -767,3 +788,162 @@ def _explain(check: str, column: str, value: str) -> str:
     if check == "not_nullable":
         return f"{where} must not be empty"
     return f"{where} fails check '{check}'"
+
+
+# --------------------------------------------------------------------------- chunked validation
+#: Rows per slice in :func:`validate_lazy` (about 300 MB of a shipments ledger).
+CHUNK_ROWS = 1_000_000
+#: Keys hashed per pass of the cross-slice uniqueness check (about 0.5 GB of hash table).
+KEY_ROWS_PER_PASS = 20_000_000
+
+
+def _is_unique_check(check: str) -> bool:
+    return check == "field_uniqueness" or check.startswith("unique_")
+
+
+def _unique_sets(name: str) -> list[tuple[str, ...]]:
+    """Column sets that must be unique: ``unique=True`` columns and the primary key."""
+    schema = SCHEMAS[name].to_schema()
+    sets = [(c,) for c, spec in schema.columns.items() if spec.unique]
+    pk = PRIMARY_KEYS[name]
+    return sets if pk in sets else [*sets, pk]
+
+
+def _slice_schema(name: str) -> object:
+    """The contract without its uniqueness checks (run across slices instead)."""
+    import copy
+
+    schema = SCHEMAS[name].to_schema()
+    schema = schema.update_columns(
+        {c: {"unique": False} for c, spec in schema.columns.items() if spec.unique}
+    )
+    schema = copy.copy(schema)
+    schema.checks = [c for c in schema.checks if not _is_unique_check(str(c.name or ""))]
+    return schema
+
+
+def _duplicates(name: str, lf: pl.LazyFrame, rows: int) -> list[Finding]:
+    """Uniqueness across the whole frame with bounded memory.
+
+    Each unique column set is hashed to ``u64``; the hashes are counted with a streaming
+    ``group_by`` in ``ceil(rows / KEY_ROWS_PER_PASS)`` passes (one hash partition each),
+    so only one partition's table is held at a time. Rows whose hash repeats (a few, on
+    valid data none) are collected and run through the full contract, which reports
+    true duplicates in exactly the format of :func:`validate` and ignores hash
+    collisions.
+    """
+    names = set(lf.collect_schema().names())
+    passes = max(1, -(-rows // KEY_ROWS_PER_PASS))
+    suspects: list[pl.Expr] = []
+    for cols in _unique_sets(name):
+        if not set(cols) <= names:
+            continue
+        h = (pl.col(cols[0]) if len(cols) == 1 else pl.struct(cols)).hash().alias("__h")
+        keyed = (lf if len(cols) > 1 else lf.filter(pl.col(cols[0]).is_not_null())).select(h)
+        found = []
+        for part in range(passes):
+            q = keyed if passes == 1 else keyed.filter(pl.col("__h") % passes == part)
+            found.append(
+                q.group_by("__h")
+                .agg(pl.len().alias("__n"))
+                .filter(pl.col("__n") > 1)
+                .select("__h")
+                .collect()
+            )
+        hashes = pl.concat(found).get_column("__h")
+        if hashes.len():
+            suspects.append(h.is_in(hashes.implode()))
+    if not suspects:
+        return []
+    rows_df = lf.filter(pl.any_horizontal(suspects)).collect()
+    _, found_all = validate(name, rows_df)
+    return [f for f in found_all if _is_unique_check(f.check)]
+
+
+def validate_lazy(
+    name: str, frame: pl.DataFrame | pl.LazyFrame, *, chunk_rows: int = CHUNK_ROWS
+) -> tuple[pl.LazyFrame | None, list[Finding]]:
+    """Run the contract of ``name`` on a frame of any size, one slice at a time.
+
+    Same checks and findings as :func:`validate`, in bounded memory: the frame is
+    taken in slices of ``chunk_rows`` (``LazyFrame.slice`` collected one at a time,
+    or zero-copy slices of a ``DataFrame``), each slice is checked at
+    full depth by pandera, and row keys come from the slice (a row without an id is
+    ``row N``, counted over the whole frame). Checks that slicing would miss, the
+    uniqueness of ``unique`` columns and of the primary key, run across the whole frame
+    on hashed keys (see ``_duplicates``). A frame that fits in one slice is simply
+    handed to :func:`validate`.
+
+    Parameters
+    ----------
+    name : str
+        Dataset name, one of :data:`DATASETS`.
+    frame : DataFrame or LazyFrame
+        The table; a LazyFrame (e.g. ``pl.scan_parquet``) may be far larger than memory.
+        It is evaluated once per slice (a Parquet scan reads only that slice's row
+        groups; put costly queries in a file first) and a few more times for the keys.
+    chunk_rows : int
+        Rows per slice.
+
+    Returns
+    -------
+    tuple
+        ``(lazy, findings)``: the frame cast to the contract's dtypes as a LazyFrame
+        (``None`` when there is an error), and every finding, sorted.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> ids = pl.DataFrame({"entity_id": ["a", "b", "a"], "name": ["A", "B", "A2"],
+    ...     "native_name": None, "kind": "company", "country": "CN", "parent_id": None,
+    ...     "aliases": [[], [], []], "notes": None})
+    >>> _, found = validate_lazy("entities", ids.lazy(), chunk_rows=2)
+    >>> [(f.key, f.check) for f in found]
+    [('a', 'field_uniqueness')]
+    """
+    import itertools
+
+    from pandera.errors import SchemaError, SchemaErrors
+
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
+    if isinstance(frame, pl.DataFrame | pl.LazyFrame):
+        structure = _structure(name, frame.collect_schema().names())
+        if structure:
+            return None, structure
+    if isinstance(frame, pl.DataFrame):
+        lf, slices = frame.lazy(), iter(frame.iter_slices(chunk_rows))
+    elif isinstance(frame, pl.LazyFrame):
+        # one bounded slice at a time (``collect_batches`` runs ahead of a slow consumer
+        # and can buffer the whole result); a scan reads only the row groups of a slice
+        lf = frame
+        total = lf.select(pl.len()).collect(engine="streaming").item()
+        slices = (
+            lf.slice(start, chunk_rows).collect(engine="streaming")
+            for start in range(0, max(total, 1), chunk_rows)
+        )
+    else:
+        raise TypeError(f"expected a polars DataFrame or LazyFrame, got {type(frame).__name__}")
+
+    first = next(slices, None)
+    second = next(slices, None)
+    if second is None:  # one slice: the plain contract
+        whole = first if first is not None else lf.collect()
+        out, found = validate(name, whole)
+        return (None if out is None else out.lazy()), found
+
+    schema = _slice_schema(name)
+    findings: set[Finding] = set()
+    offset = 0
+    for chunk in itertools.chain((first, second), slices):  # lazily: one slice at a time
+        try:
+            schema.validate(chunk, lazy=True)  # type: ignore[attr-defined]
+        except SchemaErrors as exc:
+            findings.update(_findings(name, chunk, exc.failure_cases, offset=offset))
+        except SchemaError:  # structural: the same for every slice; report it once
+            return None, validate(name, chunk)[1]
+        offset += chunk.height
+    findings.update(_duplicates(name, lf, offset))
+    if any(f.severity == "error" for f in findings):
+        return None, sorted(findings)
+    return lf.select([pl.col(c).cast(t) for c, t in columns(name).items()]), sorted(findings)

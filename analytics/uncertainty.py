@@ -216,9 +216,7 @@ def sum_intervals(
         n_groups = 1  # one total, even over no rows
     have = np.bincount(group[ok], minlength=n_groups)
     count = np.bincount(group, minlength=n_groups)
-    pct = np.full((n_groups, 3), np.nan)
-    if (have > 0).any():
-        pct[have > 0] = np.percentile(totals[have > 0], PERCENTILES, axis=1).T
+    pct = _percentiles(totals, have > 0)
     stats = pl.DataFrame(
         {
             f"{stem}_p5": pct[:, 0],
@@ -233,6 +231,25 @@ def sum_intervals(
     head = tab.select(*keys, "__group").unique("__group", keep="first").sort("__group")
     out = pl.concat([head.drop("__group"), stats], how="horizontal")
     return out.sort(keys, nulls_last=True) if keys else out
+
+
+def _percentiles(totals: Any, keep: Any) -> Any:
+    """5th/50th/95th percentile of each kept row of ``totals``, ``nan`` elsewhere.
+
+    Works through the groups in blocks of about ``_BLOCK_CELLS`` draws and lets numpy
+    partition each block's copy in place, so the extra memory is one block, not two
+    copies of every group's draws.
+    """
+    np = _np()
+    n_groups = totals.shape[0]
+    pct = np.full((n_groups, 3), np.nan)
+    rows = np.flatnonzero(keep[:n_groups])
+    step = max(1, _BLOCK_CELLS // max(totals.shape[1], 1))
+    for start in range(0, rows.size, step):  # a loop over blocks of groups, not over groups
+        idx = rows[start : start + step]
+        block = totals[idx]  # a copy: numpy may reorder it
+        pct[idx] = np.percentile(block, PERCENTILES, axis=1, overwrite_input=True).T
+    return pct
 
 
 def _sum_draws(

@@ -6,17 +6,12 @@ A function that is missing, or that cannot do what a benchmark needs, raises
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-from collections.abc import Iterator
 from datetime import date
 
 import polars as pl
 
-from benchmarks import baselines
-
 RELEASE_DATE = date(2026, 11, 29)
-QUARTER_KEYS = ["quarter", "buyers", "chips"]
 
 
 class NotAvailable(Exception):
@@ -32,42 +27,14 @@ def module(name: str):
         raise
 
 
-@contextlib.contextmanager
-def ledger_contract() -> Iterator[str]:
-    """The ``shipments`` contract, with ``record_id`` widened if it rejects large ledgers.
-
-    Yields a note: empty when the real contract is used unchanged.
-    """
-    import pandera.polars as pa
-
+def contracts(tables: dict[str, pl.DataFrame | pl.LazyFrame]) -> list:
+    """``analytics.schemas.validate_lazy`` on every table (one slice at a time); every finding."""
     schemas = module("analytics.schemas")
-    real = schemas.SCHEMAS["shipments"]
-    probe = pl.DataFrame({"record_id": ["SHP-1000000"]})
-    pattern = real.to_schema().columns["record_id"]
-    try:
-        pattern.validate(probe)
-        yield ""
-        return
-    except Exception:  # noqa: BLE001 - any rejection means ledgers > 999 rows cannot pass
-        pass
-
-    class LedgerShipments(real):  # same checks; only the id may have more than 3 digits
-        record_id: str = pa.Field(unique=True, str_matches=r"^SHP-\d{3,}$",
-                                  description="Stable id")
-
-    schemas.SCHEMAS["shipments"] = LedgerShipments
-    try:
-        yield r"record_id widened to ^SHP-\d{3,}$"
-    finally:
-        schemas.SCHEMAS["shipments"] = real
-
-
-def contracts(tables: dict[str, pl.DataFrame]) -> list:
-    """``analytics.schemas.validate`` on every table; every finding."""
-    schemas = module("analytics.schemas")
+    if not hasattr(schemas, "validate_lazy"):
+        raise NotAvailable("analytics.schemas has no validate_lazy(name, frame)")
     findings: list = []
     for name, df in tables.items():
-        findings += schemas.validate(name, df)[1]
+        findings += schemas.validate_lazy(name, df)[1]
     return findings
 
 
@@ -83,21 +50,15 @@ def validate(tables: dict[str, pl.DataFrame]) -> list:
     return contracts(tables) + consistency(tables)
 
 
-def quarterly(shipments: pl.DataFrame | pl.LazyFrame, *, n: int, seed: int = 0) -> tuple:
-    """The package's quarterly aggregation with intervals, and a note on how it was done."""
-    for mod_name, fn_name in (("analytics.compute", "quarterly"),
-                              ("analytics.uncertainty", "quarterly"),
-                              ("analytics.compute", "aggregate_quarterly")):
-        with contextlib.suppress(NotAvailable):
-            fn = getattr(module(mod_name), fn_name, None)
-            if fn is not None:
-                return fn(shipments, n=n, seed=seed), f"{mod_name}.{fn_name}"
-    unc = module("analytics.uncertainty")
-    if not hasattr(unc, "sum_intervals"):
-        raise NotAvailable("analytics.uncertainty has no sum_intervals")
-    keyed = baselines.quarter_keys(shipments.lazy())
-    out = unc.sum_intervals(keyed, "units", by=QUARTER_KEYS, n=n, seed=seed)
-    return out, "uncertainty.sum_intervals on benchmark quarter keys"
+def quarterly(shipments: pl.DataFrame | pl.LazyFrame, *, method: str = "moments", n: int = 100,
+              seed: int = 0) -> tuple:
+    """``analytics.compute.quarterly`` by buyer group and chip group, and a note on how."""
+    compute = module("analytics.compute")
+    if not hasattr(compute, "quarterly"):
+        raise NotAvailable("analytics.compute has no quarterly(shipments, method=...)")
+    out = compute.quarterly(shipments, method=method, n=n, seed=seed)
+    how = f"compute.quarterly(method={method!r}" + (f", n={n})" if method == "sample" else ")")
+    return out, how
 
 
 def sum_intervals(df: pl.DataFrame, stem: str, *, n: int, seed: int = 0) -> pl.DataFrame:

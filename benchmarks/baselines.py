@@ -6,8 +6,10 @@
   sampled intervals, keys in polars and draws in numpy.
 - :func:`numpy_sum_intervals`: sampling a lognormal per triplet and taking percentiles
   of the sum, in plain numpy.
-- :func:`pandas_pipeline`: the contract (pandera's pandas backend) and the aggregation
-  in pandas.
+- :func:`closed_form_quarterly`: the same aggregation in closed form (summed lognormal
+  moments, Fenton-Wilkinson), the lower bound of ``analytics.compute.quarterly``.
+- :func:`pandas_pipeline`: the contract (pandera's pandas backend) and the closed-form
+  aggregation in pandas; :func:`pandas_pipeline_sampled` with sampled intervals.
 
 Interval convention (DESIGN.md): a triplet is the 5th, 50th and 95th percentile; a
 lognormal is fitted with ``mu = ln(x)`` and ``sigma = ln(high / low) / (2 * 1.645)``;
@@ -249,29 +251,54 @@ def handwritten_quarterly(shipments: pl.DataFrame | pl.LazyFrame, *, n: int,
 
 
 def closed_form_quarterly(shipments: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    """The same aggregation without samples: moments of the fitted lognormals add, and a
-    lognormal is fitted to each group's sum (Fenton-Wilkinson). Shown for reference."""
-    c = pl.col
-    lo = pl.coalesce("units_low", "units", "units_high").cast(pl.Float64)
-    hi = pl.coalesce("units_high", "units", "units_low").cast(pl.Float64)
-    mid = pl.coalesce(c("units").cast(pl.Float64), (lo * hi).sqrt())
-    sigma = ((hi / lo).log() / (2 * Z95)).fill_nan(0.0).fill_null(0.0)
-    mean = mid * (sigma.pow(2) / 2).exp()
-    var = (sigma.pow(2).exp() - 1) * mean.pow(2)
+    """The closed-form quarterly aggregation written by hand in polars (the lower bound).
+
+    Per row, the lognormal fitted to the triplet (the package's fit: wider side with a
+    central figure, log midpoint of a range, a lone figure or zero as a point); its mean
+    and variance add per quarter, buyer group and chip group (lists as keys); a
+    lognormal with the summed moments gives the 5th/50th/95th percentiles
+    (Fenton-Wilkinson).
+    """
+    c, f = pl.col, pl.Float64
+    lo, mid, hi = c("units_low").cast(f), c("units").cast(f), c("units_high").cast(f)
+    up = pl.when(mid > 0).then((hi / mid).log())
+    down = pl.when((lo > 0) & (mid > 0)).then((mid / lo).log())
+    sig_c = pl.max_horizontal(up, down).fill_null(0.0) / Z95
+    mu_b = pl.when(lo > 0).then((lo.log() + hi.log()) / 2).otherwise((hi / 2).log())
+    sig_b = (pl.when(hi <= 0).then(0.0).when(lo > 0).then((hi / lo).log() / (2 * Z95))
+             .otherwise(np.log(2.0) / Z95))
+    has_c, both = mid.is_not_null(), mid.is_null() & lo.is_not_null() & hi.is_not_null()
+    sigma = pl.when(has_c).then(sig_c).when(both).then(sig_b).otherwise(0.0)
+    mu = pl.when(has_c).then(mid.log()).otherwise(mu_b)
+    s2 = sigma * sigma
+    sp = pl.when(sigma > 0)
+    keys = ["quarter", "buyer_ids", "chip_ids"]
+    m, v, pt = c("_m"), c("_v"), c("_pt")
+    s = (1 + v / (m * m)).log().sqrt()
+    mu_sum = m.log() - s * s / 2
+    empty = c("n_items") == 0
+
+    def pct(q: str, z: float) -> pl.Expr:
+        fw = pl.when(v > 0).then((mu_sum + z * s).exp()).otherwise(m)
+        best = pt + pl.max_horizontal(fw, c(f"_q{q}").fill_null(0.0))
+        return pl.when(empty).then(None).otherwise(best).alias(f"units_p{q}")
+
     return (
-        quarter_keys(shipments.lazy())
-        .filter(mid.is_not_null() & (mid > 0))
-        .group_by("quarter", "buyers", "chips")
-        .agg(mean.sum().alias("_m"), var.sum().alias("_v"))
-        .with_columns((1 + c("_v") / c("_m").pow(2)).log().sqrt().alias("_s"))
-        .with_columns((c("_m").log() - c("_s").pow(2) / 2).alias("_mu"))
-        .select(
-            "quarter", "buyers", "chips",
-            (c("_mu") - Z95 * c("_s")).exp().alias("units_p5"),
-            c("_mu").exp().alias("units_p50"),
-            (c("_mu") + Z95 * c("_s")).exp().alias("units_p95"),
-        )
-        .sort("quarter", "buyers", "chips")
+        shipments.lazy()
+        .select(c("period_start").dt.truncate("1q").alias("quarter"), "buyer_ids", "chip_ids",
+                sp.then((mu + s2 / 2).exp()).otherwise(0.0).alias("_m"),
+                sp.then((s2.exp() - 1) * (2 * mu + s2).exp()).otherwise(0.0).alias("_v"),
+                sp.then(0.0).otherwise(pl.coalesce(mid, lo, hi)).alias("_pt"),
+                sp.then((mu - Z95 * sigma).exp()).alias("_q5"),
+                sp.then(mu.exp()).alias("_q50"),
+                sp.then((mu + Z95 * sigma).exp()).alias("_q95"),
+                pl.coalesce(lo, mid, hi).is_null().alias("_miss"))
+        .group_by(keys)
+        .agg(m.sum(), v.sum(), pt.sum(), c("_q5", "_q50", "_q95").max(),
+             (~c("_miss")).sum().cast(pl.Int64).alias("n_items"),
+             c("_miss").sum().cast(pl.Int64).alias("n_missing"))
+        .select(*keys, pct("5", -Z95), pct("50", 0.0), pct("95", Z95), "n_items", "n_missing")
+        .sort(keys)
         .collect()
     )
 
@@ -346,8 +373,64 @@ def to_pandas(shipments: pl.DataFrame):
     return pdf
 
 
-def pandas_pipeline(pdf, *, n: int, seed: int = 0, schema=None):
-    """Validate with pandera (pandas backend), then the same sampled quarterly aggregation."""
+def pandas_closed_form(pdf):
+    """The closed-form quarterly aggregation in pandas: the same fit, moments and
+    Fenton-Wilkinson percentiles, keys as a pandas user holds lists (joined text)."""
+    import pandas as pd
+
+    lo, mid, hi = (pdf[c].astype("float64").to_numpy() for c in ("units_low", "units",
+                                                                  "units_high"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        up = np.where(mid > 0, np.log(hi / mid), np.nan)
+        down = np.where((lo > 0) & (mid > 0), np.log(mid / lo), np.nan)
+        sig_c = np.nan_to_num(np.fmax(up, down), nan=0.0) / Z95
+        mu_b = np.where(lo > 0, (np.log(lo) + np.log(hi)) / 2, np.log(hi / 2))
+        sig_b = np.where(hi <= 0, 0.0,
+                         np.where(lo > 0, np.log(hi / lo) / (2 * Z95), np.log(2.0) / Z95))
+        has_c = ~np.isnan(mid)
+        both = ~has_c & ~np.isnan(lo) & ~np.isnan(hi)
+        sigma = np.where(has_c, sig_c, np.where(both, sig_b, 0.0))
+        mu = np.where(has_c, np.log(mid), mu_b)
+        s2 = sigma * sigma
+        sp = sigma > 0
+        point = np.where(has_c, mid, np.where(np.isnan(lo), hi, lo))
+        miss = np.isnan(point)
+        work = pd.DataFrame({
+            "quarter": pdf["period_start"].dt.to_period("Q"),
+            "buyers": pdf["buyer_ids"].map(";".join),
+            "chips": pdf["chip_ids"].map(";".join),
+            "_m": np.where(sp, np.exp(mu + s2 / 2), 0.0),
+            "_v": np.where(sp, (np.exp(s2) - 1) * np.exp(2 * mu + s2), 0.0),
+            "_pt": np.where(sp | miss, 0.0, point),
+            **{f"_q{q}": np.where(sp, np.exp(mu + z * sigma), 0.0)
+               for q, z in ((5, -Z95), (50, 0.0), (95, Z95))},
+            "n_items": ~miss, "n_missing": miss,
+        })
+    g = work.groupby(["quarter", "buyers", "chips"], sort=True).agg(
+        {"_m": "sum", "_v": "sum", "_pt": "sum", "_q5": "max", "_q50": "max", "_q95": "max",
+         "n_items": "sum", "n_missing": "sum"})
+    m, v, pt = g["_m"].to_numpy(), g["_v"].to_numpy(), g["_pt"].to_numpy()
+    empty = g["n_items"].to_numpy() == 0
+    out = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.sqrt(np.log1p(v / (m * m)))
+        mu_sum = np.log(m) - s * s / 2
+        for q, z in ((5, -Z95), (50, 0.0), (95, Z95)):
+            fw = np.where(v > 0, np.exp(mu_sum + z * s), m)
+            out[f"units_p{q}"] = np.where(empty, np.nan,
+                                          pt + np.maximum(fw, g[f"_q{q}"].to_numpy()))
+    return g[["n_items", "n_missing"]].assign(**out).reset_index()
+
+
+def pandas_pipeline(pdf, *, schema=None):
+    """Validate with pandera (pandas backend), then the closed-form quarterly aggregation."""
+    schema = schema or pandas_schema()
+    pdf = schema.validate(pdf, lazy=True)
+    return pandas_closed_form(pdf)
+
+
+def pandas_pipeline_sampled(pdf, *, n: int, seed: int = 0, schema=None):
+    """Validate with pandera (pandas backend), then the sampled quarterly aggregation."""
     import pandas as pd
 
     schema = schema or pandas_schema()

@@ -506,3 +506,123 @@ def test_intervals_stay_ordered_training(f, n, m):
     ):
         assert value[0] <= value[1]
         assert all(math.isfinite(v) for v in value)
+
+
+# --------------------------------------------------------------------------- quarterly sums
+def _ledger(rows: int, seed: int) -> pl.DataFrame:
+    from benchmarks import ledger
+
+    return ledger.make_shipments(rows, seed=seed)
+
+
+def test_quarterly_moments_agree_with_sampling():
+    shp = _ledger(3_000, seed=2).with_columns(pl.col("buyer_ids").list.head(0))
+    keys = ["quarter", "buyer_ids", "chip_ids"]
+    closed = compute.quarterly(shp)
+    sampled = compute.quarterly(shp, method="sample", n=20_000, seed=1)
+    assert closed.select(*keys, "n_items", "n_missing").equals(
+        sampled.select(*keys, "n_items", "n_missing")
+    )
+    both = closed.join(sampled, on=keys, suffix="_mc").filter(pl.col("n_items") >= 3)
+    assert both.height > 100
+    for p in ("p5", "p50", "p95"):
+        rel = (pl.col(f"units_{p}_mc") / pl.col(f"units_{p}") - 1).abs()
+        assert both.select(rel.max()).item() < 0.05, p
+        assert both.select(rel.median()).item() < 0.01, p
+
+
+def test_quarterly_shape_order_and_kinds():
+    shp = _ledger(500, seed=4)
+    out = compute.quarterly(shp)
+    assert out.columns == [
+        "quarter",
+        "buyer_ids",
+        "chip_ids",
+        "units_p5",
+        "units_p50",
+        "units_p95",
+        "n_items",
+        "n_missing",
+    ]
+    assert out.equals(out.sort("quarter", "buyer_ids", "chip_ids"))
+    assert out["n_items"].sum() + out["n_missing"].sum() == shp.height
+    assert (out["quarter"].dt.day() == 1).all()
+    assert set(out["quarter"].dt.month().unique()) <= {1, 4, 7, 10}
+    ok = out.filter(pl.col("n_items") > 0)
+    assert (ok["units_p5"] <= ok["units_p50"]).all()
+    assert (ok["units_p50"] <= ok["units_p95"]).all()
+    assert (
+        out.filter(pl.col("n_items") == 0)["units_p50"].null_count()
+        == out.filter(pl.col("n_items") == 0).height
+    )
+    lazy = compute.quarterly(shp.lazy())
+    assert isinstance(lazy, pl.LazyFrame)
+    assert lazy.collect().equals(out)
+    by_value = compute.quarterly(shp, by="vendor_id", stem="value_usd")
+    assert by_value.columns[:2] == ["quarter", "vendor_id"]
+    assert isinstance(compute.quarterly(shp.lazy(), method="sample", n=10), pl.DataFrame)
+
+
+def test_quarterly_points_stay_points_and_single_items_are_exact():
+    df = pl.DataFrame(
+        {
+            "period_start": [dt.date(2025, 1, 2), dt.date(2025, 3, 31), dt.date(2025, 5, 1)],
+            "buyer": ["a", "a", "a"],
+            "units_low": [None, 3.0, 80.0],
+            "units": [7.0, 3.0, 100.0],
+            "units_high": [None, 3.0, 125.0],
+        }
+    )
+    out = compute.quarterly(df, by="buyer")
+    assert out.row(0) == (dt.date(2025, 1, 1), "a", 10.0, 10.0, 10.0, 2, 0)
+    # one lognormal item: its own 5th/50th/95th percentiles (the wider side sets sigma)
+    sigma = math.log(125 / 100) / 1.6448536269514722
+    q2 = out.row(1, named=True)
+    assert q2["units_p50"] == pytest.approx(100.0)
+    assert q2["units_p95"] == pytest.approx(125.0)
+    assert q2["units_p5"] == pytest.approx(100 * math.exp(-1.6448536269514722 * sigma))
+
+
+def test_quarterly_rejects_bad_input():
+    df = pl.DataFrame(
+        {"period_start": [dt.date(2025, 1, 1)], "b": ["x"], "units_low": [5.0], "units": [4.0]}
+    )
+    with pytest.raises(ValueError, match="out of order"):
+        compute.quarterly(df, by="b")
+    lazy = compute.quarterly(df.lazy(), by="b").collect()
+    assert lazy["units_p50"].to_list() == [None]
+    with pytest.raises(ValueError, match="method"):
+        compute.quarterly(df, by="b", method="exact")
+    with pytest.raises(ValueError, match="expected columns"):
+        compute.quarterly(df, by="buyer_ids")
+
+
+triplets = st.tuples(
+    st.floats(min_value=1.0, max_value=1e6),
+    st.floats(min_value=0.34, max_value=1.0),
+    st.floats(min_value=1.0, max_value=3.0),
+    st.booleans(),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(items=st.lists(triplets, min_size=1, max_size=8), extra=triplets)
+def test_quarterly_more_items_never_shrink_the_sum(items, extra):
+    def frame(rows):
+        return pl.DataFrame(
+            {
+                "period_start": [dt.date(2025, 2, 1)] * len(rows),
+                "g": ["x"] * len(rows),
+                "units_low": [None if point else c * lo for c, lo, _, point in rows],
+                "units": [c for c, *_ in rows],
+                "units_high": [None if point else c * hi for c, _, hi, point in rows],
+            }
+        )
+
+    before = compute.quarterly(frame(items), by="g").row(0, named=True)
+    after = compute.quarterly(frame([*items, extra]), by="g").row(0, named=True)
+    for p in ("units_p5", "units_p50", "units_p95"):
+        assert after[p] >= before[p] * (1 - 1e-9), p
+    assert before["units_p5"] <= before["units_p50"] <= before["units_p95"]
+    # a sum is never below its points
+    assert before["units_p5"] >= sum(c for c, *_, point in items if point) * (1 - 1e-9)

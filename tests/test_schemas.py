@@ -1,0 +1,125 @@
+"""The contracts: id patterns beyond 999 rows, and chunked validation of any size."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from analytics import schemas
+from benchmarks import ledger
+
+
+@pytest.fixture(scope="module")
+def shipments() -> pl.DataFrame:
+    return ledger.make_shipments(2_500, seed=5)
+
+
+def _bad(shp: pl.DataFrame) -> pl.DataFrame:
+    """Known bad rows: a negative unit, a reversed triplet, a missing id, duplicate ids
+    (one pair inside a slice, one pair far apart)."""
+    row = pl.int_range(pl.len())
+    out = pl.concat([shp, shp.slice(7, 1), shp.slice(2_400, 1)])
+    return out.with_columns(
+        pl.when(row == 10).then(-5).otherwise(pl.col("units")).alias("units"),
+        pl.when(row == 20).then(10**9).otherwise(pl.col("units_low")).alias("units_low"),
+        pl.when(row == 1_234).then(None).otherwise(pl.col("record_id")).alias("record_id"),
+    )
+
+
+def test_id_patterns_take_more_than_three_digits():
+    for name, col, ok, bad in (
+        ("shipments", "record_id", "SHP-1000000", "SHP-12"),
+        ("lab_compute", "record_id", "LC-1234", "LC-1a"),
+        ("approvals", "event_id", "APR-0042", "APR-42"),
+    ):
+        column = schemas.SCHEMAS[name].to_schema().columns[col]
+        column.validate(pl.DataFrame({col: [ok]}))
+        with pytest.raises(Exception):  # noqa: B017 - pandera's error type varies by check
+            column.validate(pl.DataFrame({col: [bad]}))
+
+
+def test_clean_ledger_passes_in_slices(shipments):
+    lazy, found = schemas.validate_lazy("shipments", shipments.lazy(), chunk_rows=600)
+    assert found == []
+    assert lazy.collect().equals(shipments)
+
+
+@pytest.mark.parametrize("chunk_rows", [500, 999, 2_000, 1_000_000])
+def test_slices_find_what_validate_finds(shipments, chunk_rows):
+    bad = _bad(shipments)
+    _, expected = schemas.validate("shipments", bad)
+    checks = {(f.key, f.check) for f in expected}
+    assert ("SHP-0010", "greater_than_or_equal_to(0)") in checks
+    assert ("SHP-0020", "units_triplet_ordered") in checks
+    assert ("row 1235", "not_nullable") in checks
+    assert ("SHP-0007", "field_uniqueness") in checks
+    assert ("SHP-2400", "field_uniqueness") in checks
+    for frame in (bad, bad.lazy()):
+        lazy, found = schemas.validate_lazy("shipments", frame, chunk_rows=chunk_rows)
+        assert lazy is None
+        assert found == expected
+
+
+def test_duplicate_keys_across_slices_are_found(shipments):
+    # the copy of the first row lands in the last slice: no single slice sees both
+    dup = pl.concat([shipments, shipments.head(1)])
+    _, found = schemas.validate_lazy("shipments", dup.lazy(), chunk_rows=1_000)
+    assert [(f.key, f.column, f.check, f.value) for f in found] == [
+        ("SHP-0000", "record_id", "field_uniqueness", "SHP-0000")
+    ]
+
+
+def test_composite_key_duplicates_across_slices():
+    rules = pl.DataFrame(
+        {
+            "rule_id": [f"r_{i}" for i in range(5)] + ["r_0"],
+            "clause": ["3A090.a"] * 6,
+            "clause_kind": ["classification"] * 6,
+            "eccn_class": ["3A090.a"] * 6,
+        }
+    )
+    full = pl.DataFrame(
+        {
+            c: rules[c] if c in rules.columns else pl.Series([None] * 6)
+            for c in schemas.columns("control_rules")
+        }
+    )
+    _, expected = schemas.validate("control_rules", full)
+    _, found = schemas.validate_lazy("control_rules", full.lazy(), chunk_rows=2)
+    assert [f for f in found if f.check == "unique_rule_clause"] == [
+        f for f in expected if f.check == "unique_rule_clause"
+    ]
+    assert {f.key for f in found if f.check == "unique_rule_clause"} == {"r_0/3A090.a"}
+    assert {(f.key, f.check) for f in found} == {(f.key, f.check) for f in expected}
+
+
+def test_parquet_scan_in_slices(tmp_path, shipments):
+    path = tmp_path / "shipments.parquet"
+    _bad(shipments).write_parquet(path, row_group_size=300)
+    _, expected = schemas.validate("shipments", _bad(shipments))
+    _, found = schemas.validate_lazy("shipments", pl.scan_parquet(path), chunk_rows=700)
+    assert found == expected
+
+
+def test_extra_column_reported_once(shipments):
+    extra = shipments.with_columns(pl.lit(1).alias("comment"))
+    _, expected = schemas.validate("shipments", extra)
+    _, found = schemas.validate_lazy("shipments", extra.lazy(), chunk_rows=500)
+    assert found == expected
+    assert [(f.check, f.value) for f in found] == [("column_in_schema", "comment")]
+
+
+def test_validate_lazy_rejects_bad_arguments(shipments):
+    with pytest.raises(ValueError, match="chunk_rows"):
+        schemas.validate_lazy("shipments", shipments, chunk_rows=0)
+    with pytest.raises(TypeError):
+        schemas.validate_lazy("shipments", shipments.to_dicts())
+
+
+def test_validate_reports_missing_and_extra_columns_instead_of_raising():
+    df = pl.DataFrame({"entity_id": ["nvidia"], "colour": ["green"]})
+    out, findings = schemas.validate("entities", df)
+    assert out is None
+    checks = {(f.check, f.column) for f in findings}
+    assert ("column_in_dataframe", "name") in checks
+    assert ("column_in_schema", "colour") in checks
