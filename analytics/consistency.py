@@ -128,7 +128,7 @@ def _period_end(col: pl.Expr, precision: pl.Expr) -> pl.Expr:
 
 
 def derived_tpp() -> pl.Expr:
-    """TPP from dense throughputs: max(BF16 x 16, FP8 x 8, INT8 x 8, FP4 x 4).
+    """TPP from dense throughputs, with the bit lengths of :data:`analytics.compute.PRECISIONS`.
 
     >>> import polars as pl
     >>> pl.DataFrame({"bf16_dense_tflops": [989.0], "fp8_dense_tflops": [1979.0],
@@ -136,12 +136,10 @@ def derived_tpp() -> pl.Expr:
     ... ).select(derived_tpp()).item()
     15832.0
     """
-    f = pl.Float64
+    from analytics.compute import PRECISIONS
+
     return pl.max_horizontal(
-        pl.col("bf16_dense_tflops").cast(f) * 16,
-        pl.col("fp8_dense_tflops").cast(f) * 8,
-        pl.col("int8_dense_tops").cast(f) * 8,
-        pl.col("fp4_dense_tflops").cast(f) * 4,
+        [pl.col(c).cast(pl.Float64) * bits for c, (_, bits) in PRECISIONS.items()]
     ).alias("tpp_derived")
 
 
@@ -314,54 +312,6 @@ def _licence_required(t: dict[str, pl.LazyFrame]) -> pl.LazyFrame | None:
     classified = _classified(chips, rules)
     if classified is not None:
         parts.append(classified)
-        chips = None  # classified by analytics.compute; skip the fallback below
-    metric_cols = ("bf16_dense_tflops", "fp8_dense_tflops", "int8_dense_tops", "fp4_dense_tflops")
-    rule_cols = (
-        "rule_id", "clause", "clause_kind", "effective_date", "superseded_date", "tpp_min",
-        "tpp_max", "pd_min", "pd_max", "interconnect_min_gbps", "dram_bw_min_gbps",
-        "dram_bw_max_gbps",
-    )
-    if (
-        chips is not None
-        and rules is not None
-        and _numeric(chips, "die_area_mm2", "interconnect_gbps", "memory_bw_gbps", *metric_cols)
-        and _has(chips, "chip_id")
-        and _has(rules, *rule_cols)
-        and _has(rules, "effective_date", dtype=pl.Date)
-    ):
-        tpp = derived_tpp()
-        if _has(chips, "tpp_stated"):
-            tpp = pl.coalesce(derived_tpp(), pl.col("tpp_stated"))
-        metrics = chips.select(
-            pl.col("chip_id").alias("_chip"),
-            tpp.alias("_tpp"),
-            (tpp / pl.col("die_area_mm2")).alias("_pd"),
-            pl.col("interconnect_gbps").alias("_ic"),
-            pl.col("memory_bw_gbps").alias("_bw"),
-        )
-        clauses = rules.filter(pl.col("clause_kind") == "classification").select(*rule_cols)
-
-        def ge(x: str, lo: str) -> pl.Expr:
-            return pl.col(lo).is_null() | (pl.col(x) >= pl.col(lo))
-
-        def lt(x: str, hi: str) -> pl.Expr:
-            return pl.col(hi).is_null() | (pl.col(x) < pl.col(hi))
-
-        holds = pl.all_horizontal(
-            ge("_tpp", "tpp_min"), lt("_tpp", "tpp_max"), ge("_pd", "pd_min"), lt("_pd", "pd_max"),
-            ge("_ic", "interconnect_min_gbps"), ge("_bw", "dram_bw_min_gbps"),
-            lt("_bw", "dram_bw_max_gbps"),
-        )
-        parts.append(
-            metrics.join(clauses, how="cross")
-            .filter(holds.fill_null(False))
-            .select(
-                "_chip",
-                pl.col("effective_date").alias("_from"),
-                pl.col("superseded_date").cast(pl.Date).alias("_until"),
-                pl.format("{} {}", pl.col("rule_id"), pl.col("clause")).alias("_rule"),
-            )
-        )
     if apr is not None and _has(apr, "action", "chip_ids", "event_id") and _has(
         apr, "date", dtype=pl.Date
     ):
@@ -379,13 +329,11 @@ def _licence_required(t: dict[str, pl.LazyFrame]) -> pl.LazyFrame | None:
 
 
 def _classified(chips: pl.LazyFrame | None, rules: pl.LazyFrame | None) -> pl.LazyFrame | None:
-    """Licence periods from :func:`analytics.compute.classify`, when it is available."""
+    """Licence periods from :func:`analytics.compute.classify`."""
     if chips is None or rules is None:
         return None
-    try:
-        from analytics.compute import classify
-    except ImportError:
-        return None
+    from analytics.compute import classify
+
     need = ("rule_id", "clause_kind", "effective_date", "superseded_date")
     if not _has(chips, "chip_id") or not _has(rules, *need):
         return None
