@@ -52,10 +52,12 @@ class Config:
     seed: int = 0
     cache: Path = ledger.CACHE_DIR
     report: bool = True
+    report_repeat: int = 2  # each render executes five notebooks
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(sizes=[100_000], repeat=3, import_repeat=5, pandas_max_rows=100_000)
+        return cls(sizes=[100_000], repeat=3, import_repeat=5, pandas_max_rows=100_000,
+                   report_repeat=1)
 
     @classmethod
     def tiny(cls, cache: Path) -> Config:
@@ -260,7 +262,7 @@ def bench_report(cfg: Config, res: Results) -> None:
         raise api.NotAvailable("no notebooks under notebooks/ yet")
     tmp = Path(tempfile.mkdtemp(prefix="bench-report-"))
     try:
-        rep = max(1, min(cfg.repeat - 1, 2))
+        rep = max(1, min(cfg.repeat, cfg.report_repeat))
         ours = res.add(time_it(
             f"report {release} (render)",
             lambda: report.render(release, out=tmp / "out", progress=False), repeat=rep,
