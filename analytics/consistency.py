@@ -22,6 +22,7 @@ from datetime import date
 
 import polars as pl
 
+from analytics.datasets import public_date
 from analytics.errors import Finding
 from analytics.schemas import DATASETS, FOREIGN_KEYS, PRIMARY_KEYS
 
@@ -114,19 +115,6 @@ def _truncate(col: pl.Expr, precision: pl.Expr) -> pl.Expr:
     )
 
 
-def _period_end(col: pl.Expr, precision: pl.Expr) -> pl.Expr:
-    """Last day of the period that starts at ``col`` (the date as published)."""
-    return (
-        pl.when(precision == "year")
-        .then(pl.date(col.dt.year(), 12, 31))
-        .when(precision == "quarter")
-        .then(col.dt.truncate("1q").dt.offset_by("3mo").dt.offset_by("-1d"))
-        .when(precision == "month")
-        .then(col.dt.month_end())
-        .otherwise(col)
-    )
-
-
 def derived_tpp() -> pl.Expr:
     """TPP from dense throughputs, with the bit lengths of :data:`analytics.compute.PRECISIONS`.
 
@@ -198,11 +186,7 @@ def after_release_date(
     if src is not None and _has(src, "published_date", "accessed_date", dtype=pl.Date) and _has(
         src, "date_precision"
     ):
-        public = (
-            pl.when(pl.col("published_date").is_null())
-            .then(pl.col("accessed_date"))
-            .otherwise(_period_end(pl.col("published_date"), pl.col("date_precision")))
-        )
+        public = public_date()  # the rule as_of applies when a release is cut
         rows = src.select(
             _key("sources", src), public.alias("_d"), pl.col("date_precision").alias("_p")
         ).filter(pl.col("_d") > d)

@@ -470,16 +470,29 @@ def _as_date(value: str | dt.date) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
+def period_end(date: pl.Expr, precision: pl.Expr) -> pl.Expr:
+    """Last day of the day/month/quarter/year period that starts at ``date``.
+
+    >>> import datetime as dt, polars as pl
+    >>> pl.DataFrame({"d": [dt.date(2026, 1, 1)] * 3, "p": ["day", "month", "quarter"]}
+    ...     ).select(period_end(pl.col("d"), pl.col("p")))["d"].to_list()
+    [datetime.date(2026, 1, 1), datetime.date(2026, 1, 31), datetime.date(2026, 3, 31)]
+    """
+    return (
+        pl.when(precision == "month").then(date.dt.month_end())
+        .when(precision == "quarter")
+        .then(date.dt.truncate("3mo").dt.offset_by("3mo").dt.offset_by("-1d"))
+        .when(precision == "year").then(pl.date(date.dt.year(), 12, 31))
+        .otherwise(date)
+    )
+
+
 def public_date() -> pl.Expr:
     """When a source became public: the END of its published period, else accessed_date."""
-    pub, prec = pl.col("published_date"), pl.col("date_precision")
-    quarter_end = pub.dt.truncate("3mo").dt.offset_by("3mo").dt.offset_by("-1d")
+    pub = pl.col("published_date")
     return (
-        pl.when(prec == "day").then(pub)
-        .when(prec == "month").then(pub.dt.month_end())
-        .when(prec == "quarter").then(quarter_end)
-        .when(prec == "year").then(pl.date(pub.dt.year(), 12, 31))
-        .otherwise(pl.col("accessed_date"))
+        pl.when(pub.is_null()).then(pl.col("accessed_date"))
+        .otherwise(period_end(pub, pl.col("date_precision")))
     )
 
 

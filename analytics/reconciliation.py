@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import polars as pl
 
 from analytics.compute import Frame, _lazy, _like, _with_missing
+from analytics.datasets import period_end
 
 GATES = {"US": "us_export_licence", "CN": "cn_import_approval"}
 GRANTING_ACTIONS = ("approve", "conditional_approval", "permit")
@@ -362,14 +363,7 @@ def timeline(approvals: Frame) -> Frame:
             "source_ids": _STR_LIST,
         },
     )
-    period = pl.col("date_precision").replace_strict(
-        {"month": "1mo", "quarter": "3mo", "year": "1y"}, default=None, return_dtype=pl.String
-    )
-    end = (
-        pl.when(period.is_null())
-        .then(pl.col("date"))
-        .otherwise(pl.col("date").dt.offset_by(period.fill_null("0d")).dt.offset_by("-1d"))
-    )
+    end = period_end(pl.col("date"), pl.col("date_precision"))
 
     def joined(col: str) -> pl.Expr:
         return pl.col(col).fill_null([]).list.sort().list.join(";")
