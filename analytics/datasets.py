@@ -31,6 +31,7 @@ from analytics.errors import (
     HashMismatchError,
     ReleaseNotFoundError,
 )
+from analytics.rules import period_end
 
 log = logging.getLogger(__name__)
 
@@ -468,23 +469,6 @@ def scan(name: str, release: str = "latest") -> pl.LazyFrame:
 # --------------------------------------------------------------------------- snapshots
 def _as_date(value: str | dt.date) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
-
-
-def period_end(date: pl.Expr, precision: pl.Expr) -> pl.Expr:
-    """Last day of the day/month/quarter/year period that starts at ``date``.
-
-    >>> import datetime as dt, polars as pl
-    >>> pl.DataFrame({"d": [dt.date(2026, 1, 1)] * 3, "p": ["day", "month", "quarter"]}
-    ...     ).select(period_end(pl.col("d"), pl.col("p")))["d"].to_list()
-    [datetime.date(2026, 1, 1), datetime.date(2026, 1, 31), datetime.date(2026, 3, 31)]
-    """
-    return (
-        pl.when(precision == "month").then(date.dt.month_end())
-        .when(precision == "quarter")
-        .then(date.dt.truncate("3mo").dt.offset_by("3mo").dt.offset_by("-1d"))
-        .when(precision == "year").then(pl.date(date.dt.year(), 12, 31))
-        .otherwise(date)
-    )
 
 
 def public_date() -> pl.Expr:

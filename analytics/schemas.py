@@ -12,76 +12,40 @@ here: they live in :mod:`analytics.consistency`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandera.polars as pa
 import polars as pl
 
 from analytics.errors import Finding
+from analytics.vocab import (
+    APPROVAL_ACTIONS,
+    CLAUSE_KINDS,
+    CONFIDENCE,
+    COUNTRY,
+    DATE_PRECISION,
+    DESTINATION,
+    ENTITY_KINDS,
+    LAB_SUBJECTS,
+    LICENCE_POLICIES,
+    METHODS,
+    QUANTITY_QUALIFIERS,
+    QUANTITY_SCOPES,
+    RELEASE_PRECISION,
+    SHIPMENT_RECORD_TYPES,
+    SLUG,
+    SOURCE_DATE_PRECISION,
+    SOURCE_ID,
+    SOURCE_TYPES,
+    STATUS_AS_REPORTED,
+    URL,
+    VALUE_BASIS,
+)
+from analytics.vocab import DATASETS as DATASETS  # table metadata, read here by the readers
+from analytics.vocab import FACT_TABLES as FACT_TABLES
+from analytics.vocab import FOREIGN_KEYS as FOREIGN_KEYS
+from analytics.vocab import PRIMARY_KEYS as PRIMARY_KEYS
+from analytics.vocab import ForeignKey as ForeignKey
 
-# --------------------------------------------------------------------------- vocabularies
-CONFIDENCE = ("high", "medium", "low")
-DATE_PRECISION = ("day", "month", "quarter", "year")
-SOURCE_DATE_PRECISION = ("day", "month", "year", "undated")
-RELEASE_PRECISION = ("day", "month", "quarter", "year", "unknown")
-SOURCE_TYPES = (
-    "official",
-    "company_filing",
-    "court_record",
-    "news_report",
-    "analyst_estimate",
-    "secondary",
-)
-ENTITY_KINDS = ("company", "lab", "regulator", "government", "industry_body", "research_institute")
-VALUE_BASIS = ("vendor_spec", "third_party", "derived")
-QUANTITY_QUALIFIERS = ("exact", "at_least", "at_most", "approx")
-QUANTITY_SCOPES = ("per_entity", "combined")
-APPROVAL_ACTIONS = (
-    "approve",
-    "conditional_approval",
-    "permit",
-    "license_required",
-    "restrict",
-    "deny",
-    "revoke",
-    "guidance",
-    "discourage",
-    "investigate",
-    "revenue_share",
-)
-STATUS_AS_REPORTED = ("official", "confirmed", "reported")
-CLAUSE_KINDS = ("classification", "licence_policy")
-LICENCE_POLICIES = (
-    "licence_required",
-    "presumption_of_denial",
-    "case_by_case",
-    "presumption_of_approval",
-)
-SHIPMENT_RECORD_TYPES = (
-    "order",
-    "purchase_intent",
-    "delivery",
-    "sales_estimate",
-    "production",
-    "production_halt",
-    "inventory",
-    "revenue",
-    "charge",
-    "forgone_revenue",
-    "seizure",
-    "smuggling",
-)
-METHODS = ("disclosed", "reported", "estimated", "alleged", "derived")
-LAB_SUBJECTS = ("holdings", "cluster", "training_run")
-
-SLUG = r"^[a-z0-9]+(?:_[a-z0-9]+)*$"
-SOURCE_ID = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-COUNTRY = r"^[A-Z]{2}$"
-URL = r"^https?://\S+$"
 EARLIEST = pl.date(2000, 1, 1)
-
-FACT_TABLES = ("chips", "control_rules", "approvals", "shipments", "lab_compute")
-DATASETS = ("sources", "entities", *FACT_TABLES)
 
 StrList = pl.List(pl.String)
 
@@ -486,7 +450,7 @@ class Shipments(_Base):
         nullable=True, isin=QUANTITY_SCOPES, description="per_entity, or combined across buyer_ids"
     )
     destination: str = pa.Field(
-        str_matches=r"^([A-Z]{2}(\+[A-Z]{2})*|non_CN|unknown)$",
+        str_matches=DESTINATION,
         description="ISO code(s) of the destination, 'non_CN' or 'unknown'",
     )
     units_low: pl.Int64 = pa.Field(
@@ -615,48 +579,6 @@ SCHEMAS: dict[str, type[_Base]] = {
     "shipments": Shipments,
     "lab_compute": LabCompute,
 }
-
-PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
-    "sources": ("source_id",),
-    "entities": ("entity_id",),
-    "chips": ("chip_id",),
-    "control_rules": ("rule_id", "clause"),
-    "approvals": ("event_id",),
-    "shipments": ("record_id",),
-    "lab_compute": ("record_id",),
-}
-
-
-@dataclass(frozen=True)
-class ForeignKey:
-    """``dataset.column`` (a list column when ``many``) refers to ``ref.ref_column``."""
-
-    dataset: str
-    column: str
-    ref: str
-    ref_column: str
-    many: bool = False
-
-
-FOREIGN_KEYS: tuple[ForeignKey, ...] = (
-    ForeignKey("entities", "parent_id", "entities", "entity_id"),
-    ForeignKey("chips", "vendor_id", "entities", "entity_id"),
-    ForeignKey("chips", "source_ids", "sources", "source_id", many=True),
-    ForeignKey("control_rules", "authority_id", "entities", "entity_id"),
-    ForeignKey("control_rules", "source_ids", "sources", "source_id", many=True),
-    ForeignKey("approvals", "authority_ids", "entities", "entity_id", many=True),
-    ForeignKey("approvals", "chip_ids", "chips", "chip_id", many=True),
-    ForeignKey("approvals", "entity_ids", "entities", "entity_id", many=True),
-    ForeignKey("approvals", "source_ids", "sources", "source_id", many=True),
-    ForeignKey("shipments", "chip_ids", "chips", "chip_id", many=True),
-    ForeignKey("shipments", "vendor_id", "entities", "entity_id"),
-    ForeignKey("shipments", "buyer_ids", "entities", "entity_id", many=True),
-    ForeignKey("shipments", "source_ids", "sources", "source_id", many=True),
-    ForeignKey("lab_compute", "lab_id", "entities", "entity_id"),
-    ForeignKey("lab_compute", "chip_id", "chips", "chip_id"),
-    ForeignKey("lab_compute", "source_ids", "sources", "source_id", many=True),
-)
-
 
 def columns(name: str) -> dict[str, pl.DataType]:
     """Column name to polars dtype, in schema order.

@@ -1,0 +1,569 @@
+"""Row-level domain rules, each defined once as a named polars expression or frame helper.
+
+What counts as a delivery into China, which approval actions grant, how licence policies
+rank, the TPP formula, the period a dated row covers, a row's key, how a list becomes
+text: every module imports these instead of restating them. This is the bottom floor of
+the package: it imports only polars and :mod:`analytics.vocab`.
+
+>>> import polars as pl
+>>> shp = pl.DataFrame({"destination": ["CN", "CN+HK", "non_CN"]})
+>>> shp.filter(is_china_bound())["destination"].to_list()
+['CN', 'CN+HK']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+from analytics.vocab import (
+    BUYER_COUNTRIES,
+    DATE_PRECISION,
+    GRANTING_ACTIONS,
+    LICENCE_POLICIES,
+    POLICY_ORDER,
+    PRIMARY_KEYS,
+)
+
+Frame = pl.DataFrame | pl.LazyFrame
+
+#: ISO code of mainland China.
+CHINA = "CN"
+#: A destination names China when ``CN`` is one of its ``+``-joined codes.
+CHINA_BOUND = r"(^|\+)CN(\+|$)"
+#: Separator of list items written as text (CSV cells, labels, group names).
+LIST_SEPARATOR = ";"
+#: Suffixes of an uncertainty triplet: 5th percentile, central figure, 95th percentile.
+TRIPLET_SUFFIXES = ("_low", "", "_high")
+#: Characters that make a spreadsheet run a cell as a formula when it starts with one.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: The same as a regular expression anchored at the start of a cell.
+FORMULA = "^[" + "".join("\\" + c if c in "-\\]^" else c for c in FORMULA_START) + "]"
+#: Throughput column -> (name in ``tpp_basis``, bit length) of the TPP formula.
+PRECISIONS: dict[str, tuple[str, int]] = {
+    "bf16_dense_tflops": ("bf16", 16),
+    "fp8_dense_tflops": ("fp8", 8),
+    "int8_dense_tops": ("int8", 8),
+    "fp4_dense_tflops": ("fp4", 4),
+}
+#: Licence policy -> rank, higher is more restrictive.
+POLICY_RANK: dict[str, int] = {p: len(POLICY_ORDER) - i for i, p in enumerate(POLICY_ORDER)}
+#: Date precision -> rank, higher is coarser.
+PRECISION_RANK: dict[str, int] = {p: i for i, p in enumerate(DATE_PRECISION)}
+
+
+def _col(col: str | pl.Expr) -> pl.Expr:
+    return pl.col(col) if isinstance(col, str) else col
+
+
+# --------------------------------------------------------------------------- destinations and gates
+def is_china_bound(destination: str | pl.Expr = "destination") -> pl.Expr:
+    """True where a destination names mainland China (``CN``, ``CN+HK``), else false.
+
+    ``non_CN``, ``unknown`` and codes without ``CN`` (``HK``, ``MY``) are not China.
+
+    Parameters
+    ----------
+    destination : str or Expr
+        The destination column (``shipments.destination``).
+
+    Returns
+    -------
+    Expr
+        Boolean; null where the destination is null.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"destination": ["CN", "HK+CN", "HK", "non_CN", "unknown"]})
+    >>> df.select(is_china_bound())["destination"].to_list()
+    [True, True, False, False, False]
+    """
+    return _col(destination).str.contains(CHINA_BOUND)
+
+
+def is_granting(action: str | pl.Expr = "action") -> pl.Expr:
+    """True where an approval action lets chips through its gate (:data:`GRANTING_ACTIONS`).
+
+    Parameters
+    ----------
+    action : str or Expr
+        The ``approvals.action`` column.
+
+    Returns
+    -------
+    Expr
+        Boolean.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"action": ["approve", "permit", "restrict", "conditional_approval"]})
+    >>> df.select(is_granting())["action"].to_list()
+    [True, True, False, True]
+    """
+    return _col(action).is_in(list(GRANTING_ACTIONS))
+
+
+def is_buyer_country(country: str | pl.Expr = "country") -> pl.Expr:
+    """True where an entity is seated in mainland China, Hong Kong or Macau.
+
+    Parameters
+    ----------
+    country : str or Expr
+        The ``entities.country`` column.
+
+    Returns
+    -------
+    Expr
+        Boolean.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> ents = pl.DataFrame({"country": ["CN", "HK", "US"]})
+    >>> ents.select(is_buyer_country())["country"].to_list()
+    [True, True, False]
+    """
+    return _col(country).is_in(list(BUYER_COUNTRIES))
+
+
+def policy_rank(policy: str | pl.Expr = "licence_policy") -> pl.Expr:
+    """Rank of a licence policy, higher for more restrictive (see :data:`POLICY_RANK`).
+
+    A null policy ranks null; a policy outside :data:`analytics.vocab.LICENCE_POLICIES`
+    makes the query raise when it runs, never ranks silently.
+
+    Parameters
+    ----------
+    policy : str or Expr
+        The ``control_rules.licence_policy`` column.
+
+    Returns
+    -------
+    Expr
+        ``Int8``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"licence_policy": ["presumption_of_denial", "case_by_case", None]})
+    >>> df.select(policy_rank())["licence_policy"].to_list()
+    [4, 2, None]
+    """
+    return _col(policy).replace_strict(POLICY_RANK, return_dtype=pl.Int8)
+
+
+def policy_of_rank(rank: str | pl.Expr) -> pl.Expr:
+    """The licence policy of a rank made by :func:`policy_rank` (null stays null).
+
+    Parameters
+    ----------
+    rank : str or Expr
+        A rank column.
+
+    Returns
+    -------
+    Expr
+        ``String``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> pl.DataFrame({"r": [4, 1]}).select(policy_of_rank("r"))["r"].to_list()
+    ['presumption_of_denial', 'presumption_of_approval']
+    """
+    by_rank = {r: p for p, r in POLICY_RANK.items()}
+    return _col(rank).replace_strict(by_rank, default=None, return_dtype=pl.String)
+
+
+def unknown_policies(policies: Any) -> list[str]:
+    """The values of ``policies`` that are not licence policies (nulls ignored).
+
+    Parameters
+    ----------
+    policies : iterable of str or None
+
+    Returns
+    -------
+    list of str
+        Sorted, without repeats.
+
+    Examples
+    --------
+    >>> unknown_policies(["case_by_case", None, "lenient"])
+    ['lenient']
+    """
+    return sorted({p for p in policies if p is not None and p not in LICENCE_POLICIES})
+
+
+# --------------------------------------------------------------------------- chips
+def tpp_terms() -> dict[str, pl.Expr]:
+    """Each dense throughput times its bit length, by precision name (``bf16`` ...).
+
+    Returns
+    -------
+    dict of str to Expr
+        ``Float64`` expressions over the columns of :data:`PRECISIONS`.
+
+    Examples
+    --------
+    >>> list(tpp_terms())
+    ['bf16', 'fp8', 'int8', 'fp4']
+    """
+    return {name: pl.col(c).cast(pl.Float64) * bits for c, (name, bits) in PRECISIONS.items()}
+
+
+def tpp() -> pl.Expr:
+    """Total processing performance: ``max(BF16 x 16, FP8 x 8, INT8 x 8, FP4 x 4)``.
+
+    Dense throughputs (TOP/s); null figures are ignored; null when all are null. The
+    four columns must exist (:func:`add_missing_columns` adds absent ones).
+
+    Returns
+    -------
+    Expr
+        ``Float64`` named ``tpp``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> pl.DataFrame({"bf16_dense_tflops": [989.0], "fp8_dense_tflops": [1979.0],
+    ...     "int8_dense_tops": [1979.0], "fp4_dense_tflops": [None]}).select(tpp()).item()
+    15832.0
+    """
+    return pl.max_horizontal(list(tpp_terms().values())).alias("tpp")
+
+
+def tpp_basis() -> pl.Expr:
+    """The precision that gives the TPP (ties to the first of bf16, fp8, int8, fp4).
+
+    Returns
+    -------
+    Expr
+        ``String`` named ``tpp_basis``; null when the TPP is null.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> pl.DataFrame({"bf16_dense_tflops": [148.0], "fp8_dense_tflops": [None],
+    ...     "int8_dense_tops": [296.0], "fp4_dense_tflops": [None]}).select(tpp_basis()).item()
+    'bf16'
+    """
+    best = tpp()
+    basis = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.String))
+    for name, term in tpp_terms().items():
+        basis = basis.when(term == best).then(pl.lit(name))
+    return basis.alias("tpp_basis")
+
+
+# --------------------------------------------------------------------------- dates
+def period_start(date: str | pl.Expr, precision: str | pl.Expr) -> pl.Expr:
+    """First day of the day/month/quarter/year period that holds ``date``.
+
+    Parameters
+    ----------
+    date, precision : str or Expr
+        A Date column and its precision (``day``, ``month``, ``quarter``, ``year``).
+
+    Returns
+    -------
+    Expr
+        Date.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> pl.DataFrame({"d": [dt.date(2026, 5, 17)] * 3, "p": ["day", "quarter", "year"]}
+    ...     ).select(period_start("d", "p"))["d"].to_list()
+    [datetime.date(2026, 5, 17), datetime.date(2026, 4, 1), datetime.date(2026, 1, 1)]
+    """
+    d, p = _col(date), _col(precision)
+    return (
+        pl.when(p == "year").then(d.dt.truncate("1y"))
+        .when(p == "quarter").then(d.dt.truncate("1q"))
+        .when(p == "month").then(d.dt.truncate("1mo"))
+        .otherwise(d)
+    )
+
+
+def period_end(date: str | pl.Expr, precision: str | pl.Expr) -> pl.Expr:
+    """Last day of the day/month/quarter/year period that starts at ``date``.
+
+    Parameters
+    ----------
+    date, precision : str or Expr
+        A Date column (first day of its period) and its precision.
+
+    Returns
+    -------
+    Expr
+        Date.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> pl.DataFrame({"d": [dt.date(2026, 1, 1)] * 3, "p": ["day", "month", "quarter"]}
+    ...     ).select(period_end(pl.col("d"), pl.col("p")))["d"].to_list()
+    [datetime.date(2026, 1, 1), datetime.date(2026, 1, 31), datetime.date(2026, 3, 31)]
+    """
+    d, p = _col(date), _col(precision)
+    return (
+        pl.when(p == "month").then(d.dt.month_end())
+        .when(p == "quarter")
+        .then(d.dt.truncate("3mo").dt.offset_by("3mo").dt.offset_by("-1d"))
+        .when(p == "year").then(pl.date(d.dt.year(), 12, 31))
+        .otherwise(d)
+    )
+
+
+def precision_rank(precision: str | pl.Expr) -> pl.Expr:
+    """Rank of a date precision, higher for coarser (day 0 ... year 3); null when unknown.
+
+    Written as a when/then chain, which runs on the streaming engine.
+
+    Parameters
+    ----------
+    precision : str or Expr
+
+    Returns
+    -------
+    Expr
+        Integer.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"p": ["day", "year", "unknown"]})
+    >>> df.select(precision_rank("p")).to_series().to_list()
+    [0, 3, None]
+    """
+    p = _col(precision)
+    out = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.Int8))
+    for name, value in PRECISION_RANK.items():
+        out = out.when(p == name).then(pl.lit(value, dtype=pl.Int8))
+    return out.otherwise(pl.lit(None, dtype=pl.Int8))
+
+
+# --------------------------------------------------------------------------- keys and text
+def row_key(name: str, names: Any = None) -> pl.Expr:
+    """The primary key of each row of dataset ``name`` as text (``rule_id/clause``).
+
+    When the key columns are not all in ``names`` (the frame's columns), the key is
+    ``row N`` (counted from 1).
+
+    Parameters
+    ----------
+    name : str
+        Dataset name.
+    names : iterable of str, optional
+        Columns of the frame; default: assume the key columns are there.
+
+    Returns
+    -------
+    Expr
+        ``String`` named ``key``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"rule_id": ["r1"], "clause": ["3A090.a"]})
+    >>> df.select(row_key("control_rules")).item()
+    'r1/3A090.a'
+    >>> df.select(row_key("approvals", df.columns)).item()
+    'row 1'
+    """
+    cols = PRIMARY_KEYS.get(name, ())
+    if cols and (names is None or set(cols) <= set(names)):
+        parts = [pl.col(c).cast(pl.String).fill_null("") for c in cols]
+        return pl.concat_str(parts, separator="/").alias("key")
+    return pl.format("row {}", pl.int_range(pl.len()) + 1).alias("key")
+
+
+def list_to_text(col: str | pl.Expr, *, sort: bool = False, empty: str | None = "") -> pl.Expr:
+    """A list column as ``;``-joined text; an empty or null list becomes ``empty``.
+
+    Parameters
+    ----------
+    col : str or Expr
+        A ``list[str]`` column.
+    sort : bool
+        Sort the items first.
+    empty : str or None
+        Text of an empty or null list (``None`` for null, as in a CSV cell).
+
+    Returns
+    -------
+    Expr
+        ``String``, named like ``col``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"ids": [["b", "a"], []]})
+    >>> df.select(list_to_text("ids", sort=True))["ids"].to_list()
+    ['a;b', '']
+    >>> df.select(list_to_text("ids", empty=None))["ids"].to_list()
+    ['b;a', None]
+    """
+    c = _col(col)
+    items = c.list.sort() if sort else c
+    return (
+        pl.when(c.list.len() > 0)
+        .then(items.list.join(LIST_SEPARATOR))
+        .otherwise(pl.lit(empty, dtype=pl.String))
+    )
+
+
+def starts_like_formula(text: str | pl.Expr) -> pl.Expr:
+    """True where a text cell starts with a character of :data:`FORMULA_START`.
+
+    Parameters
+    ----------
+    text : str or Expr
+        A ``String`` column.
+
+    Returns
+    -------
+    Expr
+        Boolean.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"t": ["=1+1", "-2", "\\tx", "ok", "a=b"]})
+    >>> df.select(starts_like_formula("t"))["t"].to_list()
+    [True, True, True, False, False]
+    """
+    return _col(text).str.contains(FORMULA)
+
+
+def dtype_word(dtype: Any) -> str:
+    """A polars dtype in plain words (the Frictionless type names, and ``list``).
+
+    Parameters
+    ----------
+    dtype : polars DataType (class or instance)
+
+    Returns
+    -------
+    str
+        ``string``, ``integer``, ``number``, ``date``, ``datetime``, ``boolean`` or
+        ``list``; else the dtype's own name.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> [dtype_word(t) for t in (pl.String, pl.Int64, pl.Float64, pl.Date, pl.List(pl.String))]
+    ['string', 'integer', 'number', 'date', 'list']
+    """
+    if isinstance(dtype, pl.List) or dtype == pl.List:
+        return "list"
+    if dtype == pl.String:
+        return "string"
+    if dtype == pl.Boolean:
+        return "boolean"
+    if dtype == pl.Date:
+        return "date"
+    if dtype == pl.Datetime:
+        return "datetime"
+    if dtype.is_integer():
+        return "integer"
+    if dtype.is_float():
+        return "number"
+    return str(dtype)
+
+
+# --------------------------------------------------------------------------- frames
+def as_lazy(frame: Frame) -> tuple[pl.LazyFrame, bool]:
+    """The frame as a LazyFrame, and whether the caller gave a LazyFrame.
+
+    Parameters
+    ----------
+    frame : DataFrame or LazyFrame
+
+    Returns
+    -------
+    tuple
+        ``(lazy_frame, was_lazy)``; pass ``was_lazy`` to :func:`like`.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> lf, lazy = as_lazy(pl.DataFrame({"a": [1]}))
+    >>> type(lf).__name__, lazy
+    ('LazyFrame', False)
+    """
+    if isinstance(frame, pl.LazyFrame):
+        return frame, True
+    if isinstance(frame, pl.DataFrame):
+        return frame.lazy(), False
+    raise TypeError(f"expected a polars DataFrame or LazyFrame, got {type(frame).__name__}")
+
+
+def like(lf: pl.LazyFrame, lazy: bool) -> Frame:
+    """``lf`` as the kind the caller gave: itself when ``lazy``, else collected.
+
+    Parameters
+    ----------
+    lf : LazyFrame
+    lazy : bool
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> like(pl.LazyFrame({"a": [1]}), False).shape
+    (1, 1)
+    """
+    return lf if lazy else lf.collect()
+
+
+def add_missing_columns(lf: Frame, cols: Mapping[str, Any]) -> Frame:
+    """Add each column of ``cols`` (name -> dtype) that ``lf`` lacks, as nulls.
+
+    Parameters
+    ----------
+    lf : DataFrame or LazyFrame
+    cols : mapping of str to polars DataType
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+        The same kind, with every column of ``cols``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> add_missing_columns(pl.DataFrame({"a": [1]}), {"a": pl.Int64, "b": pl.String}).columns
+    ['a', 'b']
+    """
+    have = lf.collect_schema().names()
+    missing = [pl.lit(None, dtype=t).alias(c) for c, t in cols.items() if c not in have]
+    return lf.with_columns(missing) if missing else lf
+
+
+def triplet_columns(stem: str) -> tuple[str, str, str]:
+    """The columns of an uncertainty triplet: 5th percentile, central, 95th percentile.
+
+    Parameters
+    ----------
+    stem : str
+        E.g. ``units`` or ``chip_count``.
+
+    Returns
+    -------
+    tuple of str
+
+    Examples
+    --------
+    >>> triplet_columns("units")
+    ('units_low', 'units', 'units_high')
+    """
+    low, central, high = (f"{stem}{s}" for s in TRIPLET_SUFFIXES)
+    return low, central, high

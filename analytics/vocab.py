@@ -1,0 +1,138 @@
+"""Vocabularies and table metadata: the words the datasets may use, and how tables join.
+
+Plain Python constants, importable without pandera or polars: the contracts in
+:mod:`analytics.schemas` check them, the rules in :mod:`analytics.rules` name them.
+
+>>> "CN" in BUYER_COUNTRIES and "non_CN" in DESTINATION_WORDS
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# --------------------------------------------------------------------------- vocabularies
+CONFIDENCE = ("high", "medium", "low")
+DATE_PRECISION = ("day", "month", "quarter", "year")
+SOURCE_DATE_PRECISION = ("day", "month", "year", "undated")
+RELEASE_PRECISION = ("day", "month", "quarter", "year", "unknown")
+SOURCE_TYPES = (
+    "official",
+    "company_filing",
+    "court_record",
+    "news_report",
+    "analyst_estimate",
+    "secondary",
+)
+ENTITY_KINDS = ("company", "lab", "regulator", "government", "industry_body", "research_institute")
+VALUE_BASIS = ("vendor_spec", "third_party", "derived")
+QUANTITY_QUALIFIERS = ("exact", "at_least", "at_most", "approx")
+QUANTITY_SCOPES = ("per_entity", "combined")
+APPROVAL_ACTIONS = (
+    "approve",
+    "conditional_approval",
+    "permit",
+    "license_required",
+    "restrict",
+    "deny",
+    "revoke",
+    "guidance",
+    "discourage",
+    "investigate",
+    "revenue_share",
+)
+#: The approval actions that let chips through a gate.
+GRANTING_ACTIONS = ("approve", "conditional_approval", "permit")
+STATUS_AS_REPORTED = ("official", "confirmed", "reported")
+CLAUSE_KINDS = ("classification", "licence_policy")
+LICENCE_POLICIES = (
+    "licence_required",
+    "presumption_of_denial",
+    "case_by_case",
+    "presumption_of_approval",
+)
+#: Licence policies from most to least restrictive; the most restrictive that holds wins.
+POLICY_ORDER = (
+    "presumption_of_denial",
+    "licence_required",
+    "case_by_case",
+    "presumption_of_approval",
+)
+SHIPMENT_RECORD_TYPES = (
+    "order",
+    "purchase_intent",
+    "delivery",
+    "sales_estimate",
+    "production",
+    "production_halt",
+    "inventory",
+    "revenue",
+    "charge",
+    "forgone_revenue",
+    "seizure",
+    "smuggling",
+)
+#: Record types that bring chips to a buyer.
+SUPPLY_RECORD_TYPES = ("delivery", "sales_estimate")
+#: Record types that state demand ahead of a delivery (and may precede a launch).
+FORWARD_RECORD_TYPES = ("order", "purchase_intent")
+METHODS = ("disclosed", "reported", "estimated", "alleged", "derived")
+#: Delivery methods that count as confirmed.
+CONFIRMED_METHODS = ("disclosed", "reported")
+LAB_SUBJECTS = ("holdings", "cluster", "training_run")
+#: Destination words besides ISO codes joined by ``+`` (``CN``, ``CN+HK``).
+DESTINATION_WORDS = ("non_CN", "unknown")
+#: Seats of a Chinese buyer: mainland China, Hong Kong and Macau.
+BUYER_COUNTRIES = ("CN", "HK", "MO")
+
+SLUG = r"^[a-z0-9]+(?:_[a-z0-9]+)*$"
+SOURCE_ID = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+COUNTRY = r"^[A-Z]{2}$"
+DESTINATION = r"^([A-Z]{2}(\+[A-Z]{2})*|non_CN|unknown)$"
+URL = r"^https?://\S+$"
+
+# --------------------------------------------------------------------------- table metadata
+FACT_TABLES = ("chips", "control_rules", "approvals", "shipments", "lab_compute")
+DATASETS = ("sources", "entities", *FACT_TABLES)
+
+PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
+    "sources": ("source_id",),
+    "entities": ("entity_id",),
+    "chips": ("chip_id",),
+    "control_rules": ("rule_id", "clause"),
+    "approvals": ("event_id",),
+    "shipments": ("record_id",),
+    "lab_compute": ("record_id",),
+}
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """``dataset.column`` (a list column when ``many``) refers to ``ref.ref_column``."""
+
+    dataset: str
+    column: str
+    ref: str
+    ref_column: str
+    many: bool = False
+
+
+FOREIGN_KEYS: tuple[ForeignKey, ...] = (
+    ForeignKey("entities", "parent_id", "entities", "entity_id"),
+    ForeignKey("chips", "vendor_id", "entities", "entity_id"),
+    ForeignKey("chips", "source_ids", "sources", "source_id", many=True),
+    ForeignKey("control_rules", "authority_id", "entities", "entity_id"),
+    ForeignKey("control_rules", "source_ids", "sources", "source_id", many=True),
+    ForeignKey("approvals", "authority_ids", "entities", "entity_id", many=True),
+    ForeignKey("approvals", "chip_ids", "chips", "chip_id", many=True),
+    ForeignKey("approvals", "entity_ids", "entities", "entity_id", many=True),
+    ForeignKey("approvals", "source_ids", "sources", "source_id", many=True),
+    ForeignKey("shipments", "chip_ids", "chips", "chip_id", many=True),
+    ForeignKey("shipments", "vendor_id", "entities", "entity_id"),
+    ForeignKey("shipments", "buyer_ids", "entities", "entity_id", many=True),
+    ForeignKey("shipments", "source_ids", "sources", "source_id", many=True),
+    ForeignKey("lab_compute", "lab_id", "entities", "entity_id"),
+    ForeignKey("lab_compute", "chip_id", "chips", "chip_id"),
+    ForeignKey("lab_compute", "source_ids", "sources", "source_id", many=True),
+)
+
