@@ -1,82 +1,150 @@
 """Sourced, versioned and validated data on the AI-chip supply chain into China.
 
-Everything a user may call is listed in ``__all__`` below. Heavy dependencies
-(pandera, great_expectations, altair, nbconvert) are imported only when the function
-that needs them is first used, so ``import analytics`` stays as cheap as importing
-polars.
+Everything a user may call is listed in ``__all__`` below and imported in this file:
+the light names (errors, vocabularies, the list of releases) at once, the others in the
+``if TYPE_CHECKING:`` block, which IDEs and type checkers read and which
+:func:`__getattr__` follows on first use. So ``import analytics`` stays cheap, and
+``analytics.load`` of a verified release never imports pandera, great_expectations,
+altair or nbconvert.
 
 >>> import analytics
->>> "load" in analytics.__all__
-True
+>>> "load" in analytics.__all__ and analytics.DATASETS[0]
+'sources'
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from analytics.errors import (
+    CannotValidateError,
+    ChipSupplyError,
+    DataValidationError,
+    Finding,
+    HashMismatchError,
+    NotebookError,
+    ReleaseNotFoundError,
+)
+from analytics.registry import latest_release, release_order, releases, resolve
+from analytics.vocab import DATASETS, FACT_TABLES, PRIMARY_KEYS
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it
-_API: dict[str, str] = {
-    # data access
-    "load": "analytics.datasets",
-    "scan": "analytics.datasets",
-    "releases": "analytics.datasets",
-    "latest_release": "analytics.datasets",
-    "read_table": "analytics.datasets",
-    "read_folder": "analytics.datasets",
-    "as_of": "analytics.datasets",
-    "diff": "analytics.datasets",
-    "Diff": "analytics.datasets",
-    "cut_release": "analytics.publish",
-    "DATASETS": "analytics.schemas",
-    "validate_lazy": "analytics.schemas",
-    # export controls and compute
-    "tpp": "analytics.compute",
-    "performance_density": "analytics.compute",
-    "classify": "analytics.compute",
-    "h100e": "analytics.compute",
-    "fleet_compute": "analytics.compute",
-    "training_days": "analytics.compute",
-    "max_training_flop": "analytics.compute",
-    "implied_mfu": "analytics.compute",
-    "quarterly": "analytics.compute",
-    # uncertainty
-    "fit_lognormal": "analytics.uncertainty",
-    "sample": "analytics.uncertainty",
-    "sum_intervals": "analytics.uncertainty",
-    # approvals against shipments
-    "reconcile": "analytics.reconciliation",
-    "timeline": "analytics.reconciliation",
-    # charts (altair is imported on first use)
-    "policy_timeline": "analytics.charts",
-    "approvals_vs_deliveries": "analytics.charts",
-    "tpp_density_scatter": "analytics.charts",
-    "fleet_compute_chart": "analytics.charts",
-    "release_diff": "analytics.charts",
-    # validation and the report
-    "validate_release": "analytics.quality",
-    "validate_draft": "analytics.quality",
-    "validate_folder": "analytics.quality",
-    "render": "analytics.report",
-    # errors
-    "Finding": "analytics.errors",
-    "ChipSupplyError": "analytics.errors",
-    "DataValidationError": "analytics.errors",
-    "HashMismatchError": "analytics.errors",
-    "ReleaseNotFoundError": "analytics.errors",
-    "NotebookError": "analytics.report",
-}
+if TYPE_CHECKING:  # imported on first use by __getattr__
+    from analytics.charts import (
+        approvals_vs_deliveries,
+        policy_timeline,
+        release_diff,
+        tpp_density_scatter,
+    )
+    from analytics.charts import fleet_compute as fleet_compute_chart
+    from analytics.compute import (
+        classify,
+        fleet_compute,
+        h100e,
+        implied_mfu,
+        max_training_flop,
+        performance_density,
+        quarterly,
+        tpp,
+        training_days,
+    )
+    from analytics.datasets import Diff, as_of, diff, load, scan
+    from analytics.display import enable_charts, notebook_setup
+    from analytics.publish import cut_release
+    from analytics.quality import Result, validate_draft, validate_folder, validate_release
+    from analytics.reconciliation import reconcile, timeline
+    from analytics.release import Release
+    from analytics.report import render
+    from analytics.schemas import validate_lazy
+    from analytics.tables import read_folder, read_table
+    from analytics.uncertainty import fit_lognormal, sample, sum_intervals
 
-__all__ = sorted([*_API, "__version__"])
+__all__ = [
+    "DATASETS",
+    "FACT_TABLES",
+    "PRIMARY_KEYS",
+    "CannotValidateError",
+    "ChipSupplyError",
+    "DataValidationError",
+    "Diff",
+    "Finding",
+    "HashMismatchError",
+    "NotebookError",
+    "Release",
+    "ReleaseNotFoundError",
+    "Result",
+    "__version__",
+    "approvals_vs_deliveries",
+    "as_of",
+    "classify",
+    "cut_release",
+    "diff",
+    "enable_charts",
+    "fit_lognormal",
+    "fleet_compute",
+    "fleet_compute_chart",
+    "h100e",
+    "implied_mfu",
+    "latest_release",
+    "load",
+    "max_training_flop",
+    "notebook_setup",
+    "performance_density",
+    "policy_timeline",
+    "quarterly",
+    "read_folder",
+    "read_table",
+    "reconcile",
+    "release_diff",
+    "release_order",
+    "releases",
+    "render",
+    "resolve",
+    "sample",
+    "scan",
+    "sum_intervals",
+    "timeline",
+    "tpp",
+    "tpp_density_scatter",
+    "training_days",
+    "validate_draft",
+    "validate_folder",
+    "validate_lazy",
+    "validate_release",
+]
+
+_lazy: dict[str, tuple[str, str]] = {}
+
+
+def _lazy_names() -> dict[str, tuple[str, str]]:
+    """Public name -> (module, name there), read from the ``if TYPE_CHECKING:`` block above.
+
+    The block is the one list of lazily imported names: this reads it instead of
+    repeating it.
+    """
+    if not _lazy:
+        import ast
+        from pathlib import Path
+
+        tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+        block = next(node for node in tree.body if isinstance(node, ast.If)
+                     and getattr(node.test, "id", None) == "TYPE_CHECKING")
+        _lazy.update({
+            alias.asname or alias.name: (node.module, alias.name)
+            for node in block.body if isinstance(node, ast.ImportFrom) and node.module
+            for alias in node.names
+        })
+    return _lazy
 
 
 def __getattr__(name: str) -> Any:
-    module = _API.get(name)
-    if module is None:
+    where = _lazy_names().get(name)
+    if where is None:
         raise AttributeError(f"module 'analytics' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    import importlib
+
+    value = getattr(importlib.import_module(where[0]), where[1])
     globals()[name] = value
     return value
 

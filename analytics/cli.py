@@ -1,7 +1,9 @@
 """The ``chip-supply`` command: list, show, cut, compare, validate and report releases.
 
-Only the standard library is imported here; each subcommand imports what it needs when
-it runs, so ``chip-supply --help`` answers without loading polars.
+All argument handling lives here; the library modules take plain values. Only the
+standard library and the vocabularies are imported at the top; each subcommand imports
+what it needs when it runs, so ``chip-supply --help`` answers without loading polars.
+Exit codes: 0 success, 1 the data is invalid, 2 the command could not run.
 """
 
 from __future__ import annotations
@@ -9,18 +11,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
-DATASET_NAMES = ("sources", "entities", "chips", "control_rules", "approvals", "shipments",
-                 "lab_compute")
-FORMULA_START = ("=", "+", "-", "@")
+from analytics.errors import (
+    CannotValidateError,
+    ChipSupplyError,
+    DataValidationError,
+    ReleaseNotFoundError,
+)
+from analytics.registry import releases
+from analytics.vocab import DATASETS as DATASET_NAMES
 
 
 # --------------------------------------------------------------------------- subcommands
 def cmd_releases(args: argparse.Namespace) -> int:
     import polars as pl
 
-    from analytics.datasets import releases, scan
-    from analytics.errors import ReleaseNotFoundError
+    from analytics.datasets import scan
 
     known = releases()
     if not known:
@@ -47,15 +54,28 @@ def cmd_releases(args: argparse.Namespace) -> int:
 def neutralise_formulas(df):
     """Prefix text cells that a spreadsheet would run as a formula with a single quote.
 
+    Parameters
+    ----------
+    df : polars.DataFrame
+
+    Returns
+    -------
+    polars.DataFrame
+        Every ``String`` cell that starts like a formula
+        (:func:`analytics.rules.starts_like_formula`) gets a leading ``'``.
+
+    Examples
+    --------
     >>> import polars as pl
     >>> neutralise_formulas(pl.DataFrame({"a": ["=1+1", "ok", "@x"]}))["a"].to_list()
     ["'=1+1", 'ok', "'@x"]
     """
     import polars as pl
 
-    starts = "|".join(f"\\{c}" for c in FORMULA_START)
+    from analytics.rules import starts_like_formula
+
     return df.with_columns(
-        pl.when(pl.col(c).str.contains(f"^({starts})"))
+        pl.when(starts_like_formula(c))
         .then(pl.lit("'") + pl.col(c))
         .otherwise(pl.col(c))
         .alias(c)
@@ -73,8 +93,6 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.columns:
         unknown = [c for c in args.columns if c not in df.columns]
         if unknown:
-            from analytics.errors import ChipSupplyError
-
             raise ChipSupplyError(f"no column {', '.join(unknown)} in {args.dataset}; "
                                   f"columns: {', '.join(df.columns)}")
         df = df.select(args.columns)
@@ -116,23 +134,73 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
-def _delegate(module: str, function: str, args: argparse.Namespace) -> int:
-    import importlib
-    import importlib.util
-
-    if importlib.util.find_spec(module) is None:
-        print(f"error: `chip-supply {args.command}` needs {module}, which is not installed",
-              file=sys.stderr)
-        return 2
-    return int(getattr(importlib.import_module(module), function)(args) or 0)
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
-    return _delegate("analytics.quality", "main_validate", args)
+    """``chip-supply validate``: 0 no error, 1 invalid data, 2 could not run."""
+    from analytics import quality
+
+    docs = Path(args.data_docs) if args.data_docs else None
+    try:
+        jobs = _validation_jobs(args)
+        results = []
+        for kind, what in jobs:
+            target = docs / what if docs is not None and len(jobs) > 1 else docs
+            if kind == "folder":
+                results.append(quality.validate_folder(what, data_docs=target))
+            elif kind == "draft":
+                results.append(quality.validate_draft(data_docs=target))
+            else:
+                results.append(quality.validate_release(what, data_docs=target))
+        if docs is not None and len(jobs) > 1:
+            quality.data_docs_index(docs, results)
+    except (ChipSupplyError, OSError) as exc:
+        print(f"error: cannot validate: {exc}", file=sys.stderr)
+        return 2
+    _print_results(results, fmt=args.format, docs=docs)
+    invalid = any(not r.valid for r in results)
+    if args.strict:
+        invalid = invalid or any(r.warnings for r in results)
+    return 1 if invalid else 0
+
+
+def _validation_jobs(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """What ``validate`` was asked to check: (kind, folder or release id) pairs."""
+    if args.path:
+        return [("folder", str(args.path))]
+    if args.draft:
+        return [("draft", "draft")]
+    if args.release == "all":
+        jobs = [("release", r) for r in releases()]
+        if not jobs:
+            raise CannotValidateError("no release found: data/registry.txt lists none")
+        return jobs
+    return [("release", args.release or "latest")]
+
+
+def _print_results(results: list, *, fmt: str, docs: Path | None) -> None:
+    if fmt == "json":
+        if len(results) == 1:
+            print(results[0].to_json())
+            return
+        doc = {
+            "valid": all(r.valid for r in results),
+            "release": "all",
+            "findings": [{**f.to_dict(), "release": r.release} for r in results
+                         for f in r.findings],
+        }
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    print("\n\n".join(r.to_text() for r in results))
+    if docs is not None:
+        print(f"Data Docs: {docs / 'index.html'}")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    return _delegate("analytics.report", "main_report", args)
+    """``chip-supply report``: render and print the index; a failure exits 2."""
+    from analytics.report import render
+
+    out = render(args.release or "latest", out=args.out, jobs=args.jobs)
+    print(out / "index.html")
+    return 0
 
 
 # --------------------------------------------------------------------------- parser
@@ -227,8 +295,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run ``chip-supply`` with ``argv``; return the exit code (0 ok, 1 invalid data, 2 error)."""
     args = build_parser().parse_args(argv)
-    from analytics.errors import ChipSupplyError, DataValidationError
-
     try:
         return args.func(args)
     except DataValidationError as exc:
@@ -237,12 +303,12 @@ def main(argv: list[str] | None = None) -> int:
         for finding in exc.findings:
             print(f"  {finding}", file=sys.stderr)
         return 1
-    except ChipSupplyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # e.g. `chip-supply show approvals | head`
         sys.stderr.close()
         return 0
+    except (ChipSupplyError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -67,3 +67,21 @@ class HashMismatchError(ChipSupplyError):
 
 class ReleaseNotFoundError(ChipSupplyError):
     """A release is neither on disk nor reachable at the data URL."""
+
+
+class CannotValidateError(ChipSupplyError):
+    """The input could not be validated at all: a missing folder, an unreadable file."""
+
+
+class NotebookError(ChipSupplyError):
+    """A notebook cell raised while the report was executing it."""
+
+    def __init__(self, notebook: str, cell: int, ename: str, evalue: str, source: str = "") -> None:
+        self.notebook, self.cell, self.ename, self.evalue = notebook, cell, ename, evalue
+        first = source.strip().splitlines()[0] if source.strip() else ""
+        where = f"{notebook}, cell {cell}" + (f" ({first[:80]})" if first else "")
+        super().__init__(
+            f"{where}: {ename}: {evalue}\n"
+            f"Open {notebook} in JupyterLab (make lab), run it with release set as in the "
+            "report, and fix the cell; no report was written."
+        )

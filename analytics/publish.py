@@ -18,8 +18,15 @@ from pathlib import Path
 
 import polars as pl
 
-from analytics import datasets, paths
+from analytics import paths
+from analytics.consistency import check as cross_checks
+from analytics.datasets import as_of, diff
 from analytics.errors import ChipSupplyError, DataValidationError
+from analytics.hashes import sha256
+from analytics.registry import read_registry, release_order, releases
+from analytics.release import Release
+from analytics.schemas import DATASETS, FOREIGN_KEYS, PRIMARY_KEYS, SCHEMAS, columns, descriptions
+from analytics.tables import read_folder, write_table
 
 _FIELD_TYPES = {pl.String: "string", pl.Float64: "number", pl.Int64: "integer",
                 pl.Date: "date", pl.Boolean: "boolean"}
@@ -45,15 +52,16 @@ def cut_release(date: str, *, draft: Path | str | None = None, progress: bool = 
     _check_date(date)
     draft = Path(draft) if draft else paths.draft_dir()
     say(f"[1/6] validating the draft in {draft}")
-    tables, findings = datasets.read_folder(draft)
+    tables, findings = read_folder(draft)
     if any(f.severity == "error" for f in findings):
         raise DataValidationError(findings, context=f"draft {draft}")
     say(f"[2/6] applying as_of({date}): keeping what was public on {date}")
-    snapshot = datasets.as_of(tables, date)
+    snapshot = as_of(tables, date)
     findings = _consistency(snapshot, date, say)
     if any(f.severity == "error" for f in findings):
         raise DataValidationError(findings, context=f"release {date} (cross-dataset)")
-    previous = datasets.releases()[-1] if datasets.releases() else None
+    known = releases()
+    previous = known[-1] if known else None
     say("[4/6] comparing with " + (f"release {previous}" if previous else "nothing: first release"))
     entry = changelog_entry(snapshot, date, previous)
 
@@ -71,9 +79,9 @@ def cut_release(date: str, *, draft: Path | str | None = None, progress: bool = 
         renamed = True
         _fsync(final.parent)
         say(f"[6/6] registering the files in {registry.name} and {changelog.name}")
-        entries = datasets.read_registry()
+        entries = read_registry()
         entries.update(
-            {f"releases/{date}/{p.name}": datasets.sha256(p) for p in sorted(final.iterdir())}
+            {f"releases/{date}/{p.name}": sha256(p) for p in sorted(final.iterdir())}
         )
         _replace(registry, "".join(f"{k} {v}\n" for k, v in sorted(entries.items())).encode())
         head = old_changelog or b"# Changelog\n\nEvery release, newest last, with what changed.\n"
@@ -96,10 +104,10 @@ def _check_date(date: str) -> None:
         valid = False
     if not valid:
         raise ChipSupplyError(f"release name {date!r} is not a date YYYY-MM-DD")
-    if paths.release_dir(date).exists() or date in datasets.releases():
+    if paths.release_dir(date).exists() or date in releases():
         raise ChipSupplyError(f"release {date} exists; releases never change, cut a new date")
-    known = datasets.releases()
-    if known and date < known[-1]:
+    known = releases()
+    if known and release_order(date) < release_order(known[-1]):
         raise ChipSupplyError(
             f"release {date} is older than the latest release {known[-1]}; "
             "releases are cut in date order"
@@ -107,16 +115,12 @@ def _check_date(date: str) -> None:
 
 
 def _consistency(tables: dict[str, pl.DataFrame], date: str, say) -> list:
-    from analytics.consistency import check
-
     say("[3/6] cross-dataset checks")
-    return list(check(tables, release_date=date))
+    return list(cross_checks(tables, release_date=date))
 
 
 def changelog_entry(tables: dict[str, pl.DataFrame], date: str, previous: str | None) -> str:
     """Markdown entry for release ``date``: per dataset, rows added, removed and changed."""
-    from analytics.schemas import DATASETS
-
     lines = [f"## {date}", ""]
     if previous is None:
         lines.append("First release.")
@@ -125,7 +129,7 @@ def changelog_entry(tables: dict[str, pl.DataFrame], date: str, previous: str | 
         return "\n".join(lines) + "\n"
     lines += [f"Compared with {previous}.", ""]
     for name in DATASETS:
-        d = datasets.diff(name, datasets.load(name, previous), tables[name])
+        d = diff(name, Release.open(previous).table(name), tables[name])
         lines.append(f"- `{name}`: {tables[name].height} rows; {len(d.added)} added, "
                      f"{len(d.removed)} removed, {len(d.changed)} changed")
         if d.added:
@@ -139,13 +143,11 @@ def changelog_entry(tables: dict[str, pl.DataFrame], date: str, previous: str | 
 
 # --------------------------------------------------------------------------- writing
 def _write_release(folder: Path, tables: dict[str, pl.DataFrame], date: str) -> None:
-    from analytics.schemas import DATASETS, PRIMARY_KEYS, columns
-
     folder.mkdir(parents=True)
     for name in DATASETS:
         df = tables[name].select(list(columns(name)))
         df = df.sort(list(PRIMARY_KEYS[name]), nulls_last=True)
-        datasets.write_table(df, folder / f"{name}.csv", name)
+        write_table(df, folder / f"{name}.csv", name)
         df.write_parquet(folder / f"{name}.parquet")
     package = datapackage(date, folder)
     (folder / "datapackage.json").write_text(
@@ -164,8 +166,6 @@ def datapackage(date: str, folder: Path) -> dict:
     column: those are stated in the field's description). The Parquet copy of each table
     is listed under the resource's ``parquet`` property with its own bytes and sha256.
     """
-    from analytics.schemas import DATASETS
-
     return {
         "profile": "tabular-data-package",
         "name": "chip-supply",
@@ -177,8 +177,6 @@ def datapackage(date: str, folder: Path) -> dict:
 
 
 def _resource(name: str, folder: Path) -> dict:
-    from analytics.schemas import FOREIGN_KEYS, PRIMARY_KEYS, SCHEMAS, columns, descriptions
-
     csv_path, parquet_path = folder / f"{name}.csv", folder / f"{name}.parquet"
     spec = SCHEMAS[name].to_schema().columns
     lists = {fk.column: fk for fk in FOREIGN_KEYS if fk.dataset == name and fk.many}
@@ -223,7 +221,7 @@ def _resource(name: str, folder: Path) -> dict:
         "mediatype": "text/csv",
         "encoding": "utf-8",
         "bytes": csv_path.stat().st_size,
-        "hash": datasets.sha256(csv_path),
+        "hash": sha256(csv_path),
         "description": (SCHEMAS[name].__doc__ or "").strip().splitlines()[0],
         "dialect": {"delimiter": ",", "quoteChar": '"', "header": True},
         "schema": schema,
@@ -231,7 +229,7 @@ def _resource(name: str, folder: Path) -> dict:
             "path": parquet_path.name,
             "mediatype": "application/vnd.apache.parquet",
             "bytes": parquet_path.stat().st_size,
-            "hash": datasets.sha256(parquet_path),
+            "hash": sha256(parquet_path),
         },
     }
 

@@ -1,14 +1,15 @@
-"""Execute the notebooks against a release and render them into a self-contained HTML report.
+"""Render the HTML report of a release: the notebooks' pages, an index, charts as files.
 
-Each ``notebooks/*.py`` (jupytext ``py:percent``) is executed by a Jupyter kernel with
-the release injected after its ``parameters`` cell, then rendered with nbconvert
-(code hidden). Charts are drawn by vega-embed from a spec kept in a
-``<script type="application/json">`` block whose ``<``, ``>`` and ``&`` are escaped,
-with vl-convert's SVG kept inside the container as a fallback; the Vega, Vega-Lite and
-vega-embed scripts are inlined once per page and a Content-Security-Policy forbids every
-request, so a page opens offline and data cannot run as script. Each chart is also saved
-as ``charts/<notebook>-<n>.svg`` and ``.png``. The output folder is written whole or not
-at all.
+The notebooks are executed by :mod:`analytics.execution` against the release, opened
+once through its door (:class:`analytics.Release`): the report verifies and validates
+it once, reads the sources table from it, and hands it to the notebooks' kernels.
+Pages are rendered with nbconvert (code hidden). Charts are drawn by vega-embed from a
+spec kept in a ``<script type="application/json">`` block whose ``<``, ``>`` and ``&``
+are escaped, with vl-convert's SVG kept inside the container as a fallback; the Vega,
+Vega-Lite and vega-embed scripts are inlined once per page and a Content-Security-Policy
+forbids every request, so a page opens offline and data cannot run as script. Each
+chart is also saved as ``charts/<notebook>-<n>.svg`` and ``.png``. The output folder is
+written whole or not at all.
 """
 
 from __future__ import annotations
@@ -18,23 +19,23 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
-import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from analytics import paths
-from analytics.errors import ChipSupplyError
+import polars as pl
 
-CHART_MIME = "application/vnd.vegalite.v6+json"
-VL_VERSION = "6.4"  # the Vega-Lite version of altair 6.3's schema (v6.4.1)
-KERNEL = "python3"
-CELL_TIMEOUT = 600  # seconds
+from analytics import paths, quality
+from analytics.display import CHART_MIME, VL_VERSION
+from analytics.errors import ChipSupplyError
+from analytics.execution import execute_notebook, notebook_paths
+from analytics.release import Release
+from analytics.vocab import FACT_TABLES
+
 MARKER = "chip-supply-report"  # written into index.html; an --out folder must carry it
 
 CSP = (
@@ -51,62 +52,6 @@ SAFE_ATTRIBUTES = {"*": ["class", "title"], "a": ["href"], "td": ["colspan", "ro
 
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
                  "\u2029": "\\u2029"}
-
-
-class NotebookError(ChipSupplyError):
-    """A notebook cell raised while the report was executing it."""
-
-    def __init__(self, notebook: str, cell: int, ename: str, evalue: str, source: str = "") -> None:
-        self.notebook, self.cell, self.ename, self.evalue = notebook, cell, ename, evalue
-        first = source.strip().splitlines()[0] if source.strip() else ""
-        where = f"{notebook}, cell {cell}" + (f" ({first[:80]})" if first else "")
-        super().__init__(
-            f"{where}: {ename}: {evalue}\n"
-            f"Open {notebook} in JupyterLab (make lab), run it with release set as in the "
-            "report, and fix the cell; no report was written."
-        )
-
-
-# --------------------------------------------------------------------------- in the kernel
-def chart_mimebundle(spec: dict, **metadata: Any) -> dict[str, Any]:
-    """altair renderer used by the report: the Vega-Lite spec and its SVG.
-
-    >>> bundle = chart_mimebundle({"mark": "point", "data": {"values": [{"x": 1}]},
-    ...     "encoding": {"x": {"field": "x", "type": "quantitative"}}})
-    >>> sorted(bundle)
-    ['application/vnd.vegalite.v6+json', 'image/svg+xml', 'text/plain']
-    """
-    import vl_convert as vlc
-
-    svg = vlc.vegalite_to_svg(spec, vl_version=VL_VERSION)
-    title = spec.get("title")
-    text = title.get("text") if isinstance(title, dict) else title
-    return {CHART_MIME: spec, "image/svg+xml": svg, "text/plain": f"<chart: {text or 'untitled'}>"}
-
-
-def notebook_setup() -> None:
-    """Display settings for the notebooks: whole small tables, long text, offline charts.
-
-    Charts go through :func:`chart_mimebundle`, so JupyterLab draws their SVG without
-    fetching Vega from the network (the report draws them interactively).
-    """
-    import polars as pl
-
-    enable_charts()
-    pl.Config.set_tbl_rows(120)
-    pl.Config.set_tbl_cols(30)
-    pl.Config.set_fmt_str_lengths(120)
-    pl.Config.set_tbl_width_chars(200)
-    pl.Config.set_tbl_hide_column_data_types(True)
-    pl.Config.set_tbl_hide_dataframe_shape(True)
-
-
-def enable_charts() -> None:
-    """Make altair display charts through :func:`chart_mimebundle` (done by the report)."""
-    import altair as alt
-
-    alt.renderers.register("chip-supply", chart_mimebundle)
-    alt.renderers.enable("chip-supply")
 
 
 # --------------------------------------------------------------------------- escaping
@@ -134,76 +79,6 @@ def sanitize_html(fragment: str) -> str:
         strip_comments=True,
     )
 
-
-# --------------------------------------------------------------------------- notebooks
-def notebook_paths(notebooks_dir: Path | str | None = None) -> list[Path]:
-    """The notebooks a report executes, in file-name order."""
-    folder = Path(notebooks_dir) if notebooks_dir is not None else paths.NOTEBOOKS_DIR
-    return sorted(p for p in folder.glob("*.py") if not p.name.startswith(("_", ".")))
-
-
-def read_notebook(path: Path, release: str, *, setup: bool = True) -> tuple[Any, int]:
-    """Read a py:percent notebook and inject ``release`` after its ``parameters`` cell.
-
-    Returns the notebook and the index of the injected cell (cells before it keep
-    their numbers; cells after it are one further on).
-    """
-    import jupytext
-    import nbformat
-
-    nb = jupytext.read(path, fmt="py:percent")
-    for i, cell in enumerate(nb.cells):  # stable ids: the same notebook renders the same page
-        cell.id = f"cell-{i + 1}"
-    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
-    at = tagged[0] + 1 if tagged else 0
-    lines = ["# Parameters injected by the report", f"release = {release!r}"]
-    if setup:
-        lines += ["import analytics.report", "analytics.report.enable_charts()"]
-    cell = nbformat.v4.new_code_cell(
-        "\n".join(lines), id="injected-parameters", metadata={"tags": ["injected-parameters"]}
-    )
-    nb.cells.insert(at, cell)
-    return nb, at
-
-
-def execute_notebook(path: Path | str, release: str, *, cwd: Path | str | None = None) -> Any:
-    """Execute one notebook against ``release``; the executed notebook, injected cell removed.
-
-    Raises :class:`NotebookError` naming the notebook, the cell (1-based, as in the
-    ``.py`` file) and the error when a cell fails.
-    """
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-
-    path = Path(path)
-    nb, injected = read_notebook(path, release)
-    client = NotebookClient(
-        nb, kernel_name=KERNEL, timeout=CELL_TIMEOUT, record_timing=False,
-        extra_arguments=["--IPKernelApp.log_level=ERROR"],
-        resources={"metadata": {"path": str(cwd or path.parent)}},
-    )
-    try:
-        client.execute()
-    except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
-        code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-        failed = [i for i in code
-                  if any(o.get("output_type") == "error" for o in nb.cells[i].get("outputs", []))]
-        unfinished = [i for i in code if nb.cells[i].get("execution_count") is None]
-        index = (failed or unfinished or [injected])[0]
-        cell = index + 1 - (index > injected)
-        ename = getattr(exc, "ename", type(exc).__name__)
-        evalue = getattr(exc, "evalue", str(exc).strip().splitlines()[0] if str(exc) else "")
-        raise NotebookError(_display_name(path), cell, ename, evalue,
-                            nb.cells[index].source) from None
-    del nb.cells[injected]
-    return nb
-
-
-def _display_name(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(paths.REPO_ROOT))
-    except ValueError:
-        return path.name
 
 
 # --------------------------------------------------------------------------- outputs
@@ -246,6 +121,7 @@ def _clean_outputs(nb: Any, stem: str, charts_dir: Path) -> list[Path]:
 
 
 def _body_html(nb: Any) -> str:
+    """The notebook's outputs as an HTML fragment (nbconvert, code hidden)."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
@@ -263,6 +139,7 @@ def _question(nb: Any) -> tuple[str, str]:
     title = next((ln.lstrip("#").strip() for ln in lines if ln.startswith("#")), "")
     text = " ".join(ln for ln in lines if not ln.startswith("#"))
     return title, text
+
 
 
 # --------------------------------------------------------------------------- page shell
@@ -334,37 +211,26 @@ def vega_bundle() -> str:
     return js
 
 
+
 # --------------------------------------------------------------------------- index page
-def _validation(release: str) -> tuple[str, int, int]:
+def _validation(rel: Release) -> tuple[str, int, int]:
     """(what was checked, errors, warnings) for the release; never raises on bad data.
 
     The great_expectations suite is left to ``chip-supply validate``: it would double the
     report's time and says nothing the contracts and cross-dataset checks miss.
     """
-    from analytics.errors import DataValidationError
-    from analytics.quality import validate_release
-
     kind = ("contract and cross-dataset checks; the data-quality suite runs with "
             "chip-supply validate")
-    try:
-        findings = list(validate_release(release, suite=False).findings)
-    except DataValidationError as exc:
-        findings = exc.findings
-    severities = [f.severity for f in findings]
-    return kind, severities.count("error"), severities.count("warning")
+    result = quality.validate_release(rel, suite=False)
+    return kind, len(result.errors), len(result.warnings)
 
 
-def _sources_table(release: str) -> tuple[int, str]:
-    import polars as pl
-
-    from analytics import schemas
-    from analytics.datasets import load
-
+def _sources_table(rel: Release) -> tuple[int, str]:
     cited: set[str] = set()
-    for name in schemas.FACT_TABLES:
-        cited.update(load(name, release=release).get_column("source_ids").explode().drop_nulls())
+    for name in FACT_TABLES:
+        cited.update(rel.table(name).get_column("source_ids").explode().drop_nulls())
     sources = (
-        load("sources", release=release)
+        rel.table("sources")
         .filter(pl.col("source_id").is_in(sorted(cited)))
         .sort("published_date", "source_id", nulls_last=True)
     )
@@ -411,16 +277,8 @@ def _index(release: str, pages: list[dict], validation: tuple[str, int, int],
     return _page(f"Report {release}", body, nav=_nav([(p["file"], p["title"]) for p in pages]))
 
 
+
 # --------------------------------------------------------------------------- render
-def resolve_release(release: str) -> str:
-    """``latest`` becomes the newest release's date; any other name is returned as is."""
-    if release == "latest":
-        from analytics.datasets import latest_release
-
-        return latest_release()
-    return release
-
-
 def _prepare_out(out: Path) -> Path:
     if out.exists() and any(out.iterdir()):
         index = out / "index.html"
@@ -453,17 +311,20 @@ def render(
 ) -> Path:
     """Execute every notebook against ``release`` and write the HTML report.
 
+    The release is opened once (:meth:`analytics.Release.open`), validated once
+    (contracts and cross-dataset checks), and handed to every notebook's kernel.
+
     Parameters
     ----------
-    release
-        Release date, or ``"latest"``.
-    out
+    release : str
+        Release date or id, or ``"latest"``.
+    out : Path or str, optional
         Report folder; default ``reports/<release>/``. Written whole or not at all.
-    jobs
+    jobs : int
         Notebooks executed at the same time (one kernel each).
-    progress
+    progress : bool
         Show a progress bar on stderr naming the notebooks that run.
-    notebooks_dir
+    notebooks_dir : Path or str, optional
         Folder of ``*.py`` notebooks; default ``notebooks/``.
 
     Returns
@@ -476,65 +337,24 @@ def render(
     ------
     NotebookError
         A cell failed; names the notebook, the cell number and the error.
-    """
-    from tqdm import tqdm
+    ReleaseNotFoundError
+        The release is neither here nor downloadable (found before any kernel starts).
 
-    release = resolve_release(release)
+    Examples
+    --------
+    ``analytics.render("2026-11-29")`` writes ``reports/2026-11-29/index.html``.
+    """
     nb_dir = Path(notebooks_dir) if notebooks_dir is not None else paths.NOTEBOOKS_DIR
     notebooks = notebook_paths(nb_dir)
     if not notebooks:
         raise ChipSupplyError(f"no notebooks (*.py) in {nb_dir}")
-    out = Path(out) if out is not None else paths.REPORTS_DIR / release
+    rel = Release.open(release)
+    out = Path(out) if out is not None else paths.REPORTS_DIR / rel.id
     tmp = _prepare_out(out)
     try:
-        charts_dir = tmp / "charts"
-        charts_dir.mkdir()
-        bar = tqdm(total=len(notebooks), desc=f"report {release}", unit="notebook",
-                   file=sys.stderr, disable=not progress)
-        running: set[str] = set()
-        lock = threading.Lock()
-        stop = threading.Event()
-
-        def run(path: Path) -> dict:
-            if stop.is_set():
-                return {}
-            with lock:
-                running.add(path.stem)
-                bar.set_postfix_str(", ".join(sorted(running)))
-            nb = execute_notebook(path, release, cwd=nb_dir)
-            _clean_outputs(nb, path.stem, charts_dir)
-            title, question = _question(nb)
-            with lock:
-                running.discard(path.stem)
-                bar.set_postfix_str(", ".join(sorted(running)))
-                bar.update(1)
-            return {"file": f"{path.stem}.html", "title": title or path.stem,
-                    "question": question, "body": _body_html(nb)}
-
-        with (ThreadPoolExecutor(max_workers=3) as side,
-              ThreadPoolExecutor(max_workers=max(1, jobs)) as pool):
-            bundle = side.submit(vega_bundle)
-            checks = side.submit(_validation, release)
-            sources = side.submit(_sources_table, release)
-            futures = [pool.submit(run, p) for p in notebooks]
-            wait(futures, return_when=FIRST_EXCEPTION)
-            failed = next((f.exception() for f in futures if f.done() and f.exception()), None)
-            if failed is not None:
-                stop.set()
-                pool.shutdown(wait=True, cancel_futures=True)
-                bar.close()
-                raise failed
-            bar.close()
-            pages = [f.result() for f in futures]
-            nav = _nav([(p["file"], p["title"]) for p in pages])
-            scripts = (bundle.result(), EMBED_JS)
-            for p in pages:
-                (tmp / p["file"]).write_text(
-                    _page(p["title"], p["body"], scripts=scripts, nav=nav), encoding="utf-8"
-                )
-            (tmp / "index.html").write_text(
-                _index(release, pages, checks.result(), sources.result()), encoding="utf-8"
-            )
+        pages, extras = _run_notebooks(rel, notebooks, nb_dir, tmp / "charts", jobs=jobs,
+                                       progress=progress)
+        _write_pages(tmp, rel.id, pages, *extras)
         _swap_in(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -542,43 +362,67 @@ def render(
     return out
 
 
-def main_report(args: Any) -> int:
-    """``chip-supply report``: render, print the folder; exit 1 with the error on failure."""
-    try:
-        out = render(
-            getattr(args, "release", None) or "latest",
-            out=getattr(args, "out", None),
-            jobs=getattr(args, "jobs", None) or 2,
-        )
-    except ChipSupplyError as exc:
-        print(f"chip-supply report: error: {exc}", file=sys.stderr)
-        return 1
-    print(out / "index.html")
-    return 0
+def _run_notebooks(
+    rel: Release, notebooks: list[Path], nb_dir: Path, charts_dir: Path, *, jobs: int,
+    progress: bool,
+) -> tuple[list[dict], tuple[str, tuple[str, int, int], tuple[int, str]]]:
+    """Execute the notebooks (``jobs`` at a time) while the index's parts are prepared.
 
-
-# --------------------------------------------------------------------------- benchmark
-def execute_as_scripts(
-    release: str = "latest", *, notebooks_dir: Path | str | None = None
-) -> float:
-    """Seconds to run every notebook as a plain Python script, one after another.
-
-    The baseline the report's wall time is compared with: the same code, no kernel,
-    no conversion, no charts drawn.
+    Returns the pages (file, title, question, body) in notebook order, and the Vega
+    bundle, the validation summary and the sources table. The first failure stops
+    the notebooks not yet started and is raised.
     """
-    import jupytext
+    from tqdm import tqdm
 
-    release = resolve_release(release)
-    nb_dir = Path(notebooks_dir) if notebooks_dir is not None else paths.NOTEBOOKS_DIR
-    with tempfile.TemporaryDirectory() as tmp:
-        scripts = []
-        for path in notebook_paths(nb_dir):
-            nb, _ = read_notebook(path, release, setup=False)
-            script = Path(tmp) / path.name
-            script.write_text(jupytext.writes(nb, fmt="py:percent"), encoding="utf-8")
-            scripts.append(script)
-        start = time.perf_counter()
-        for script in scripts:
-            subprocess.run([sys.executable, str(script)], cwd=nb_dir, check=True,
-                           stdout=subprocess.DEVNULL)
-        return time.perf_counter() - start
+    charts_dir.mkdir()
+    state = rel.state()
+    bar = tqdm(total=len(notebooks), desc=f"report {rel.id}", unit="notebook",
+               file=sys.stderr, disable=not progress)
+    running: set[str] = set()
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def show(path: Path, *, done: bool) -> None:
+        with lock:
+            (running.discard if done else running.add)(path.stem)
+            bar.set_postfix_str(", ".join(sorted(running)))
+            if done:
+                bar.update(1)
+
+    def run(path: Path) -> dict:
+        if stop.is_set():
+            return {}
+        show(path, done=False)
+        nb = execute_notebook(path, rel.id, cwd=nb_dir, state=state)
+        _clean_outputs(nb, path.stem, charts_dir)
+        title, question = _question(nb)
+        show(path, done=True)
+        return {"file": f"{path.stem}.html", "title": title or path.stem,
+                "question": question, "body": _body_html(nb)}
+
+    with (ThreadPoolExecutor(max_workers=3) as side,
+          ThreadPoolExecutor(max_workers=max(1, jobs)) as pool):
+        extras = [side.submit(vega_bundle), side.submit(_validation, rel),
+                  side.submit(_sources_table, rel)]
+        futures = [pool.submit(run, p) for p in notebooks]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        failed = next((f.exception() for f in futures if f.done() and f.exception()), None)
+        if failed is not None:
+            stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            bar.close()
+            raise failed
+        bar.close()
+        return [f.result() for f in futures], tuple(f.result() for f in extras)
+
+
+def _write_pages(tmp: Path, release: str, pages: list[dict], bundle: str,
+                 validation: tuple[str, int, int], sources: tuple[int, str]) -> None:
+    """One HTML page per notebook and the index, into the report's temporary folder."""
+    nav = _nav([(p["file"], p["title"]) for p in pages])
+    for p in pages:
+        (tmp / p["file"]).write_text(
+            _page(p["title"], p["body"], scripts=(bundle, EMBED_JS), nav=nav), encoding="utf-8"
+        )
+    (tmp / "index.html").write_text(_index(release, pages, validation, sources),
+                                    encoding="utf-8")

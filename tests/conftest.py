@@ -111,7 +111,7 @@ def build_tables() -> dict[str, pl.DataFrame]:
 
 
 def write_folder(folder: Path, tables: dict[str, pl.DataFrame]) -> Path:
-    from analytics.datasets import write_table
+    from analytics.tables import write_table
 
     folder.mkdir(parents=True, exist_ok=True)
     for name, df in tables.items():

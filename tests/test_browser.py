@@ -36,7 +36,7 @@ def _need_browser() -> None:
 
 
 def _need_release() -> None:
-    from analytics.datasets import releases
+    from analytics.registry import releases
 
     if RELEASE not in releases():
         pytest.skip(f"release {RELEASE} is not in {paths.releases_dir()}")
@@ -58,14 +58,16 @@ def build_payload_release(root: Path, release: str) -> Path:
     Parquet and CSV with their hashes in ``registry.txt``; no ``datapackage.json``.
     """
     from analytics import datasets, schemas
+    from analytics.hashes import sha256
+    from analytics.tables import write_table
 
     folder = root / "releases" / release
     folder.mkdir(parents=True)
     for name in schemas.DATASETS:
         df = _with_payloads(name, datasets.load(name, release=release))
-        datasets.write_table(df, folder / f"{name}.csv", name)
+        write_table(df, folder / f"{name}.csv", name)
         df.write_parquet(folder / f"{name}.parquet")
-    lines = sorted(f"releases/{release}/{p.name} {datasets.sha256(p)}" for p in folder.iterdir())
+    lines = sorted(f"releases/{release}/{p.name} {sha256(p)}" for p in folder.iterdir())
     (root / "registry.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return root
 

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
-import importlib.machinery
 import io
 import json
 import subprocess
 import sys
-import types
 
 import polars as pl
 import pytest
 from conftest import EARLY, LATE, write_folder
 
-from analytics import cli
 from analytics.cli import main
 
 SUBCOMMANDS = ("releases", "show", "release", "diff", "validate", "report")
@@ -149,28 +145,3 @@ def test_release_with_draft_option(data_root, tmp_path, tiny_tables, no_consiste
     other = write_folder(tmp_path / "elsewhere", tiny_tables)
     (data_root / "draft" / "chips.csv").unlink()  # the default draft is broken
     assert main(["release", "2026-11-29", "--draft", str(other)]) == 0
-
-
-def fake_module(monkeypatch, name, function, result):
-    module = types.ModuleType(name)
-    module.__spec__ = importlib.machinery.ModuleSpec(name, None)
-    calls = []
-    setattr(module, function, lambda args: calls.append(args) or result)
-    monkeypatch.setitem(sys.modules, name, module)
-    return calls
-
-
-def test_validate_and_report_delegate(monkeypatch):
-    calls = fake_module(monkeypatch, "analytics.quality", "main_validate", 1)
-    assert main(["validate", "--release", "all", "--format", "json", "--strict"]) == 1
-    assert (calls[0].release, calls[0].format, calls[0].strict, calls[0].draft) == (
-        "all", "json", True, False)
-    calls = fake_module(monkeypatch, "analytics.report", "main_report", 0)
-    assert main(["report", "--release", "2026-01-30", "--out", "x", "--jobs", "2"]) == 0
-    assert (calls[0].release, calls[0].out, calls[0].jobs) == ("2026-01-30", "x", 2)
-
-
-def test_missing_implementation_exits_2(capsys):
-    args = argparse.Namespace(command="validate")
-    assert cli._delegate("analytics.not_written_yet", "main_validate", args) == 2
-    assert "needs analytics.not_written_yet" in capsys.readouterr().err

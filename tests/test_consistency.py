@@ -8,8 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analytics import consistency
-from analytics.datasets import read_folder
+from analytics import consistency, read_folder
 
 BASE = Path(__file__).parent / "corpus" / "base"
 D = dt.date.fromisoformat

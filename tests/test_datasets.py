@@ -9,20 +9,21 @@ import polars as pl
 import pytest
 from conftest import EARLY, LATE, MONTH, UNDATED, frame, write_folder
 
-from analytics import datasets
-from analytics.datasets import as_of, diff, load, read_folder, read_table, releases, scan
+from analytics.datasets import as_of, diff, load, releases, scan
 from analytics.errors import (
     ChipSupplyError,
     DataValidationError,
     HashMismatchError,
     ReleaseNotFoundError,
 )
+from analytics.registry import latest_release, read_registry
+from analytics.tables import read_folder, read_table, write_table
 
 
 @pytest.fixture
 def approvals_csv(tmp_path, tiny_tables):
     path = tmp_path / "approvals.csv"
-    datasets.write_table(tiny_tables["approvals"], path, "approvals")
+    write_table(tiny_tables["approvals"], path, "approvals")
     return path
 
 
@@ -151,7 +152,7 @@ def test_wrong_types_name_the_value_and_the_type(approvals_csv):
 
 def test_bad_boolean(tmp_path, tiny_tables):
     path = tmp_path / "chips.csv"
-    datasets.write_table(tiny_tables["chips"], path, "chips")
+    write_table(tiny_tables["chips"], path, "chips")
     path.write_text(path.read_text().replace(",true,", ",yes,"))
     _, findings = read_table(path, "chips")
     assert [(f.key, f.column, f.value) for f in findings] == [
@@ -211,7 +212,7 @@ def test_manifest_catches_truncation_at_a_line_boundary(released_root):
 # --------------------------------------------------------------------------- releases, load, scan
 def test_releases_and_latest(released_root):
     assert releases() == ["2026-01-30", "2026-11-29"]
-    assert datasets.latest_release() == "2026-11-29"
+    assert latest_release() == "2026-11-29"
 
 
 def test_no_release_is_a_clear_error(data_root):
@@ -254,7 +255,7 @@ def test_scan_is_lazy_and_hash_checked(released_root):
 
 def test_hash_mismatch_names_file_and_both_hashes(released_root):
     path = released_root / "releases" / "2026-11-29" / "approvals.parquet"
-    expected = datasets.read_registry()["releases/2026-11-29/approvals.parquet"]
+    expected = read_registry()["releases/2026-11-29/approvals.parquet"]
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))

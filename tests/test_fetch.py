@@ -12,6 +12,8 @@ import pytest
 
 from analytics import datasets
 from analytics.errors import HashMismatchError, ReleaseNotFoundError
+from analytics.hashes import sha256
+from analytics.registry import read_registry
 
 REL = "releases/2026-11-29/approvals.parquet"
 
@@ -69,7 +71,7 @@ def test_fetches_into_an_empty_cache_and_verifies(remote, tmp_path, tiny_tables)
     df = datasets.load("approvals", release="2026-11-29")
     assert df.equals(tiny_tables["approvals"].sort("event_id"))
     assert cache_file(tmp_path).read_bytes() == (remote.root / REL).read_bytes()
-    assert datasets.sha256(cache_file(tmp_path)) == datasets.read_registry()[REL]
+    assert sha256(cache_file(tmp_path)) == read_registry()[REL]
     assert remote.requests == ["/" + REL]
     datasets.load("approvals", release="2026-11-29")
     datasets.scan("approvals", release="latest").collect()
@@ -83,8 +85,8 @@ def test_tampered_served_file_is_refused(remote, tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(HashMismatchError) as err:
         datasets.load("approvals", release="2026-11-29")
-    assert err.value.expected == datasets.read_registry()[REL]
-    assert err.value.actual == datasets.sha256(path)
+    assert err.value.expected == read_registry()[REL]
+    assert err.value.actual == sha256(path)
     assert REL in str(err.value.path)
     assert not cache_file(tmp_path).exists()
 
@@ -109,7 +111,7 @@ def test_tampered_cache_file_is_downloaded_again_with_a_warning(remote, tmp_path
     with pytest.warns(UserWarning, match="altered; downloading it again"):
         df = datasets.load("chips", release="2026-11-29")
     assert df["chip_id"].to_list() == ["vendor_a_x1", "vendor_a_x1c"]
-    assert datasets.sha256(cached) == datasets.read_registry()["releases/2026-11-29/chips.parquet"]
+    assert sha256(cached) == read_registry()["releases/2026-11-29/chips.parquet"]
     assert remote.requests.count("/releases/2026-11-29/chips.parquet") == 2
 
 

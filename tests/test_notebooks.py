@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from analytics import paths, report
+from analytics import execution, paths
+from analytics.display import CHART_MIME
 
 RELEASES = ("2026-01-30", "2026-11-29")
-NOTEBOOKS = [p.name for p in report.notebook_paths()]
+NOTEBOOKS = [p.name for p in execution.notebook_paths()]
 
 
 def test_every_notebook_opens_with_its_question_and_a_parameters_cell():
@@ -34,20 +35,20 @@ def test_every_notebook_opens_with_its_question_and_a_parameters_cell():
 @pytest.mark.parametrize("release", RELEASES)
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_executes_against_release(name, release):
-    from analytics.datasets import releases
+    from analytics.registry import releases
 
     if release not in releases():
         pytest.skip(f"release {release} is not in {paths.releases_dir()}")
-    nb = report.execute_notebook(paths.NOTEBOOKS_DIR / name, release)
+    nb = execution.execute_notebook(paths.NOTEBOOKS_DIR / name, release)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"], name
-    charts = [o for o in outputs if report.CHART_MIME in o.get("data", {})]
+    charts = [o for o in outputs if CHART_MIME in o.get("data", {})]
     first_release = release == releases()[0]  # 05 has nothing to compare the first release with
     if not (name == "05-release-changes.py" and first_release):
         assert charts, f"{name} drew no chart"
     for out in charts:
         assert out.data["image/svg+xml"].lstrip().startswith("<svg")
-        assert out.data[report.CHART_MIME]["$schema"].startswith(
+        assert out.data[CHART_MIME]["$schema"].startswith(
             "https://vega.github.io/schema/vega-lite/v6"
         )

@@ -12,8 +12,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics import quality
-from analytics.datasets import read_folder
+from analytics import quality, read_folder
 from analytics.schemas import DATASETS
 
 BASE = Path(__file__).parent / "corpus" / "base"

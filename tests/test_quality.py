@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import re
@@ -12,18 +11,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analytics import paths, quality
-from analytics.datasets import read_folder
+from analytics import expectations, paths, quality
+from analytics.cli import main
 from analytics.errors import Finding
+from analytics.tables import read_folder
 
 BASE = Path(__file__).parent / "corpus" / "base"
 RELEASES = ("2026-01-30", "2026-11-29")
-
-
-def args(**kw) -> argparse.Namespace:
-    defaults = dict(path=None, release=None, draft=False, format="text", strict=False,
-                    data_docs=None)
-    return argparse.Namespace(**{**defaults, **kw})
 
 
 @pytest.fixture(scope="module")
@@ -45,23 +39,24 @@ def test_result_sorts_and_serialises():
 
 
 def test_freshness_is_a_plain_warning(base_tables):
-    found = quality.run_suite(base_tables, release_date=dt.date(2026, 11, 29))
+    found = expectations.run_suite(base_tables, release_date=dt.date(2026, 11, 29))
     fresh = [f for f in found if f.key == "approvals.date"]
     assert [(f.severity, f.check, f.value) for f in fresh] == [
         ("warning", "expect_column_values_to_be_between", "2026-01-28")
     ]
     assert "305 days before the release date 2026-11-29" in fresh[0].message
     assert all(f.severity == "warning" for f in found)
-    recent = quality.run_suite(base_tables, release_date=dt.date(2026, 2, 1))
+    recent = expectations.run_suite(base_tables, release_date=dt.date(2026, 2, 1))
     assert not [f for f in recent if f.key in ("approvals.date", "sources.published_date")]
 
 
 def test_confidence_share_and_completeness(base_tables):
-    found = quality.run_suite(base_tables, release_date=dt.date(2026, 2, 1))
+    found = expectations.run_suite(base_tables, release_date=dt.date(2026, 2, 1))
     low = [f for f in found if "low confidence" in f.message]
     assert [(f.dataset, f.value) for f in low] == [("shipments", "100%")]
     chips = base_tables["chips"].with_columns(pl.lit(None, dtype=pl.Float64).alias("die_area_mm2"))
-    found = quality.run_suite({**base_tables, "chips": chips}, release_date=dt.date(2026, 2, 1))
+    found = expectations.run_suite({**base_tables, "chips": chips},
+                                   release_date=dt.date(2026, 2, 1))
     gaps = [f for f in found if f.check == "expect_column_values_to_not_be_null"]
     assert [(f.dataset, f.column, f.value) for f in gaps] == [("chips", "die_area_mm2", "0%")]
 
@@ -74,16 +69,17 @@ def test_drift_needs_a_changelog_entry(base_tables):
         .otherwise(pl.col("model")).alias("model")
     )
     day = dt.date(2026, 2, 1)
-    found = quality.run_suite(new, release_date=day, previous=base_tables, documented="")
+    found = expectations.run_suite(new, release_date=day, previous=base_tables, documented="")
     drift = [(f.severity, f.dataset, f.key, f.value) for f in found
              if f.check == "expect_column_values_to_be_in_set"]
     assert drift == [("error", "approvals", "APR-024", "removed"),
                      ("error", "chips", "nvidia_h20_96gb", "changed")]
     documented = "## 2026-02-01\n- removed: APR-024\n- changed nvidia_h20_96gb: model\n"
-    found = quality.run_suite(new, release_date=day, previous=base_tables, documented=documented)
+    found = expectations.run_suite(new, release_date=day, previous=base_tables,
+                                   documented=documented)
     assert not [f for f in found if f.check == "expect_column_values_to_be_in_set"]
     # a draft or folder: drift is only a warning
-    found = quality.run_suite(new, release_date=day, previous=base_tables)
+    found = expectations.run_suite(new, release_date=day, previous=base_tables)
     assert {f.severity for f in found if f.check == "expect_column_values_to_be_in_set"} == {
         "warning"
     }
@@ -94,7 +90,7 @@ def test_data_docs_written_and_input_untouched(tmp_path, capsys):
     shutil.copytree(BASE, folder)
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     docs = tmp_path / "docs"
-    code = quality.main_validate(args(path=str(folder), data_docs=str(docs)))
+    code = main(["validate", str(folder), "--data-docs", str(docs)])
     out = capsys.readouterr().out
     assert code == 0
     index = (docs / "index.html").read_text(encoding="utf-8")
@@ -105,20 +101,20 @@ def test_data_docs_written_and_input_untouched(tmp_path, capsys):
 
 
 def test_strict_turns_warnings_into_failure(tmp_path, capsys):
-    assert quality.main_validate(args(path=str(BASE))) == 0
-    assert quality.main_validate(args(path=str(BASE), strict=True)) == 1
+    assert main(["validate", str(BASE)]) == 0
+    assert main(["validate", str(BASE), "--strict"]) == 1
     capsys.readouterr()
 
 
 def test_cannot_run_exits_2(tmp_path, capsys):
-    assert quality.main_validate(args(path=str(tmp_path / "nowhere"))) == 2
+    assert main(["validate", str(tmp_path / "nowhere")]) == 2
     assert "is not a folder" in capsys.readouterr().err
-    assert quality.main_validate(args(release="1999-01-01")) == 2
+    assert main(["validate", "--release", "1999-01-01"]) == 2
     assert "not found" in capsys.readouterr().err
 
 
 def test_json_output(capsys):
-    assert quality.main_validate(args(path=str(BASE), format="json")) == 0
+    assert main(["validate", str(BASE), "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert set(doc) == {"valid", "release", "findings"} and doc["valid"] is True
     assert set(doc["findings"][0]) == {"severity", "dataset", "key", "column", "check", "value",
@@ -127,9 +123,9 @@ def test_json_output(capsys):
 
 def test_suite_skips_large_tables_by_sampling(base_tables):
     big = pl.concat([base_tables["shipments"]] * 60_000)  # 120,000 rows
-    frames = quality._aggregates({"shipments": big}, release_date=dt.date(2026, 2, 1),
+    frames = expectations._aggregates({"shipments": big}, release_date=dt.date(2026, 2, 1),
                                  previous=None, documented=None)
-    assert frames["shipments_completeness"][0].height == quality.SAMPLE_ROWS
+    assert frames["shipments_completeness"][0].height == expectations.SAMPLE_ROWS
     assert frames["confidence"][0].height == 1
 
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import re
 from pathlib import Path
 
 import pytest
 
-from analytics import paths, report
-from analytics.errors import ChipSupplyError
+from analytics import execution, paths, report
+from analytics.cli import main
+from analytics.errors import ChipSupplyError, NotebookError
 
 RELEASE = "2026-11-29"
-NO_DATA = "2000-01-01"  # a release that does not exist: the failing tests need no data
+NO_DATA = "2000-01-01"  # a release that does not exist
 PAGES = (
     "01-policy-timeline.html",
     "02-approvals-vs-shipments.html",
@@ -46,7 +46,7 @@ print("never reached")
 
 
 def _have_release(release: str) -> bool:
-    from analytics.datasets import releases
+    from analytics.registry import releases
 
     return release in releases()
 
@@ -87,7 +87,7 @@ def test_page_refuses_a_script_that_would_close_its_element():
 def test_read_notebook_injects_release_after_parameters(tmp_path):
     path = tmp_path / "01-ok.py"
     path.write_text(NOTEBOOK_OK, encoding="utf-8")
-    nb, at = report.read_notebook(path, "2026-01-30")
+    nb, at = execution.read_notebook(path, "2026-01-30")
     assert at == 2
     assert "parameters" in nb.cells[1].metadata["tags"]
     assert "release = '2026-01-30'" in nb.cells[2].source
@@ -114,32 +114,84 @@ def test_refuses_to_replace_a_folder_that_is_not_a_report(tmp_path):
 
 
 @pytest.mark.slow
-def test_failing_cell_names_notebook_cell_and_error_and_writes_nothing(tmp_path):
+def test_failing_cell_names_notebook_cell_and_error_and_writes_nothing(released_root, tmp_path):
     nbs = tmp_path / "notebooks"
     nbs.mkdir()
     (nbs / "01-ok.py").write_text(NOTEBOOK_OK, encoding="utf-8")
     (nbs / "02-broken.py").write_text(NOTEBOOK_FAILS, encoding="utf-8")
     out = tmp_path / "reports" / RELEASE
-    with pytest.raises(report.NotebookError) as caught:
-        report.render(NO_DATA, out=out, progress=False, notebooks_dir=nbs)
+    with pytest.raises(NotebookError) as caught:
+        report.render(RELEASE, out=out, progress=False, notebooks_dir=nbs)
     err = caught.value
     assert (err.notebook, err.cell, err.ename) == ("02-broken.py", 3, "ValueError")
-    assert err.evalue == f"boom in {NO_DATA}"
+    assert err.evalue == f"boom in {RELEASE}"
     assert "02-broken.py, cell 3" in str(err) and "ValueError: boom" in str(err)
     assert not out.exists()
     assert list((tmp_path / "reports").iterdir()) == []  # no temporary folder left either
 
 
 @pytest.mark.slow
-def test_main_report_exits_1_with_the_error(tmp_path, monkeypatch, capsys):
+def test_failed_report_exits_2_with_the_error(released_root, tmp_path, monkeypatch, capsys):
     nbs = tmp_path / "notebooks"
     nbs.mkdir()
     (nbs / "02-broken.py").write_text(NOTEBOOK_FAILS, encoding="utf-8")
     monkeypatch.setattr(paths, "NOTEBOOKS_DIR", nbs)
-    args = argparse.Namespace(release=NO_DATA, out=str(tmp_path / "out"), jobs=1)
-    assert report.main_report(args) == 1
+    assert main(["report", "--release", "2026-11-29", "--out", str(tmp_path / "out"),
+                 "--jobs", "1"]) == 2
     assert "02-broken.py, cell 3" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+NOTEBOOK_COUNTS = """# %% [markdown]
+# # Counting
+# Does a kernel verify the release again?
+
+# %% tags=["parameters"]
+release = "latest"
+
+# %%
+import analytics
+import analytics.release as door
+
+verified = []
+real = door.Release._verify
+door.Release._verify = lambda self: verified.append(self.id) or real(self)
+tables = {name: analytics.load(name, release=release) for name in analytics.DATASETS}
+print(f"kernel verifications: {len(verified)}; tables: {len(tables)}")
+"""
+
+
+def test_missing_release_is_refused_before_any_kernel(released_root, tmp_path, capsys):
+    assert main(["report", "--release", NO_DATA, "--out", str(tmp_path / "out")]) == 2
+    assert f"release '{NO_DATA}' is not here" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_one_report_verifies_and_validates_the_release_once(released_root, tmp_path,
+                                                             monkeypatch):
+    from analytics import quality, release, schemas
+
+    counts = dict.fromkeys(("verify", "validate", "contract"), 0)
+
+    def counted(key, fn):
+        def wrapper(*args, **kwargs):
+            counts[key] += 1
+            return fn(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(release.Release, "_verify", counted("verify", release.Release._verify))
+    monkeypatch.setattr(quality, "check", counted("validate", quality.check))
+    monkeypatch.setattr(schemas, "validate", counted("contract", schemas.validate))
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    for stem in ("01-count", "02-count"):
+        (nbs / f"{stem}.py").write_text(NOTEBOOK_COUNTS, encoding="utf-8")
+    out = report.render(RELEASE, out=tmp_path / "out", progress=False, notebooks_dir=nbs)
+    assert counts == {"verify": 1, "validate": 1, "contract": 7}
+    for stem in ("01-count", "02-count"):  # each kernel took the report's verified release
+        page = (out / f"{stem}.html").read_text(encoding="utf-8")
+        assert "kernel verifications: 0; tables: 7" in page
 
 
 # --------------------------------------------------------------------------- the real report
