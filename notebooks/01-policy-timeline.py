@@ -22,10 +22,10 @@ release = "latest"
 import polars as pl
 
 import analytics
-from analytics import charts, report
+from analytics import charts
 from analytics.reconciliation import GATES, timeline
 
-report.notebook_setup()
+analytics.notebook_setup()
 H20, H200 = "nvidia_h20_96gb", "nvidia_h200_sxm_141gb"
 approvals = analytics.load("approvals", release=release)
 events = timeline(approvals)

@@ -22,10 +22,10 @@ release = "latest"
 import polars as pl
 
 import analytics
-from analytics import charts, report
+from analytics import charts
 from analytics.reconciliation import reconcile
 
-report.notebook_setup()
+analytics.notebook_setup()
 H200 = "nvidia_h200_sxm_141gb"
 approvals = analytics.load("approvals", release=release)
 shipments = analytics.load("shipments", release=release)

@@ -23,9 +23,9 @@ import polars as pl
 from IPython.display import display
 
 import analytics
-from analytics import charts, compute, report
+from analytics import charts, compute
 
-report.notebook_setup()
+analytics.notebook_setup()
 chips = analytics.load("chips", release=release)
 rules = analytics.load("control_rules", release=release)
 classified = compute.classify(chips, rules)

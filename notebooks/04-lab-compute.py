@@ -24,10 +24,10 @@ import polars as pl
 from IPython.display import display
 
 import analytics
-from analytics import charts, compute, report
+from analytics import charts, compute
 from analytics.reconciliation import reconcile
 
-report.notebook_setup()
+analytics.notebook_setup()
 H200 = "nvidia_h200_sxm_141gb"
 chips = analytics.load("chips", release=release)
 lab = analytics.load("lab_compute", release=release)

@@ -22,12 +22,11 @@ import polars as pl
 from IPython.display import display
 
 import analytics
-from analytics import charts, report
-from analytics.datasets import latest_release, releases
+from analytics import charts
 
-report.notebook_setup()
-current = latest_release() if release == "latest" else release
-earlier = [r for r in releases() if r < current]
+analytics.notebook_setup()
+current = analytics.resolve(release)
+earlier = [r for r in analytics.releases() if analytics.release_order(r) < analytics.release_order(current)]
 previous = earlier[-1] if earlier else None
 print(f"release {current}; compared with: {previous or 'nothing (this is the first release)'}")
 
