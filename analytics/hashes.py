@@ -10,17 +10,7 @@ _KNOWN: dict[tuple[str, int, int], str] = {}
 
 
 def stamp(path: Path | str) -> tuple[int, int]:
-    """``(size, mtime_ns)`` of a file: what changes when the file is rewritten.
-
-    Parameters
-    ----------
-    path : Path or str
-        An existing file.
-
-    Returns
-    -------
-    tuple of int
-        Size in bytes and modification time in nanoseconds.
+    """``(size, mtime_ns)`` of an existing file: what changes when the file is rewritten.
 
     Examples
     --------

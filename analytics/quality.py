@@ -171,6 +171,7 @@ def validate_folder(
     Returns
     -------
     Result
+        Named by ``label``.
 
     Raises
     ------
@@ -217,14 +218,13 @@ def validate_release(
     ----------
     release : str or Release
         A release id, ``"latest"``, or a release opened already.
-    data_docs : Path or str, optional
-        Folder to render the Data Docs into.
-    suite : bool
-        Run the data-quality suite (default ``True``).
+    data_docs, suite
+        As for :func:`validate_folder`.
 
     Returns
     -------
     Result
+        Named by the release id.
 
     Raises
     ------
@@ -252,10 +252,8 @@ def validate_draft(*, data_docs: Path | str | None = None, suite: bool = True) -
 
     Parameters
     ----------
-    data_docs : Path or str, optional
-        Folder to render the Data Docs into.
-    suite : bool
-        Run the data-quality suite (default ``True``).
+    data_docs, suite
+        As for :func:`validate_folder`.
 
     Returns
     -------

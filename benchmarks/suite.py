@@ -8,6 +8,7 @@ adds timings, memory and ratios to it; one that cannot run adds an
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -18,6 +19,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from analytics import paths
+from analytics.execution import notebook_paths, read_notebook
+from analytics.registry import resolve
+from analytics.report import render
 from benchmarks import api, baselines, ledger
 from benchmarks.harness import (
     Memory,
@@ -34,6 +39,10 @@ from benchmarks.harness import (
 )
 
 GIB = 1024**3
+
+
+class Skipped(Exception):
+    """A benchmark that does not run in this configuration; the reason is printed."""
 
 
 @dataclass
@@ -138,10 +147,7 @@ def bench_release(cfg: Config, res: Results) -> None:
                                 lambda: api.contracts(tables), repeat=cfg.repeat))
     with tempfile.TemporaryDirectory() as tmp:
         def run() -> None:
-            try:
-                fn(release, data_docs=Path(tmp) / "docs")
-            except TypeError:
-                fn(release)
+            fn(release, data_docs=Path(tmp) / "docs")
 
         full = res.add(time_it(f"release {release}: validate ({how})", run,
                                repeat=max(1, min(cfg.repeat, 3))))
@@ -252,29 +258,44 @@ def bench_intervals(cfg: Config, res: Results) -> None:
 def bench_report(cfg: Config, res: Results) -> None:
     """The rendered report against executing the same notebooks as plain Python scripts."""
     if not cfg.report:
-        raise api.NotAvailable("skipped at this size (notebooks need a release)")
-    report = api.module("analytics.report")
+        raise Skipped("skipped at this size (notebooks need a release)")
     release = api.latest_release()
-    if not hasattr(report, "render"):
-        raise api.NotAvailable("analytics.report has no render(release, out=...)")
-    paths = api.module("analytics.paths")
-    if not list(paths.NOTEBOOKS_DIR.glob("*.py")):
-        raise api.NotAvailable("no notebooks under notebooks/ yet")
     tmp = Path(tempfile.mkdtemp(prefix="bench-report-"))
     try:
         rep = max(1, min(cfg.repeat, cfg.report_repeat))
         ours = res.add(time_it(
             f"report {release} (render)",
-            lambda: report.render(release, out=tmp / "out", progress=False), repeat=rep,
+            lambda: render(release, out=tmp / "out", progress=False), repeat=rep,
             warmup=0))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if hasattr(report, "execute_as_scripts"):
-        runs = [report.execute_as_scripts(release) for _ in range(rep)]
-        scripts = res.add(Timing.of(f"notebooks as plain scripts {release}", runs))
-    else:
-        raise api.NotAvailable("analytics.report has no execute_as_scripts(release)")
+    runs = [notebooks_as_scripts(release) for _ in range(rep)]
+    scripts = res.add(Timing.of(f"notebooks as plain scripts {release}", runs))
     res.add(ratio("report / notebooks as scripts", ours, scripts, 2.0))
+
+
+def notebooks_as_scripts(release: str = "latest", *, notebooks_dir: Path | None = None) -> float:
+    """Seconds to run every notebook as a plain Python script, one after another.
+
+    The baseline the report's wall time is compared with: the same code, no kernel,
+    no conversion, no charts drawn.
+    """
+    import jupytext
+
+    release = resolve(release)
+    nb_dir = notebooks_dir if notebooks_dir is not None else paths.NOTEBOOKS_DIR
+    with tempfile.TemporaryDirectory() as tmp:
+        scripts = []
+        for path in notebook_paths(nb_dir):
+            nb, _ = read_notebook(path, release, setup=False)
+            script = Path(tmp) / path.name
+            script.write_text(jupytext.writes(nb, fmt="py:percent"), encoding="utf-8")
+            scripts.append(script)
+        start = time.perf_counter()
+        for script in scripts:
+            subprocess.run([sys.executable, str(script)], cwd=nb_dir, check=True,
+                           stdout=subprocess.DEVNULL)
+        return time.perf_counter() - start
 
 
 BENCHMARKS: dict[str, Callable[[Config, Results], None]] = {
@@ -300,7 +321,7 @@ def run(cfg: Config, *, only: list[str] | None = None, log: Callable[[str], None
         t0 = time.perf_counter()
         try:
             fn(cfg, res)
-        except api.NotAvailable as exc:
+        except Skipped as exc:
             res.add(Unavailable(name, str(exc)))
         except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the rest
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
