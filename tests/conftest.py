@@ -1,4 +1,9 @@
-"""Shared fixtures: tiny valid tables built inline, and a throwaway data root."""
+"""Shared fixtures: the test data and throwaway data roots built from it.
+
+``tests/corpus/base/`` is a valid folder of real-looking rows (the corpus cases and the
+validation tests start from it: :data:`BASE`, :func:`base_tables`); ``_ROWS`` below are
+tiny tables whose sources become public at chosen dates, for snapshots and releases.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import polars as pl
 import pytest
 
 D = dt.date
+BASE = Path(__file__).parent / "corpus" / "base"
 EARLY = "test-20260110-early"  # public on 2026-01-10
 MONTH = "test-202601-month"  # dated January 2026: public only from 2026-01-31
 LATE = "test-20260301-late"  # public on 2026-03-01
@@ -117,6 +123,14 @@ def write_folder(folder: Path, tables: dict[str, pl.DataFrame]) -> Path:
     for name, df in tables.items():
         write_table(df, folder / f"{name}.csv", name)
     return folder
+
+
+@pytest.fixture(scope="session")
+def base_tables() -> dict[str, pl.DataFrame]:
+    """The tables of ``tests/corpus/base/``, read and checked once per session."""
+    from analytics.tables import read_folder
+
+    return read_folder(BASE)[0]
 
 
 @pytest.fixture

@@ -28,3 +28,19 @@ def test_import_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_all_lists_every_eager_and_lazy_name():
+    eager = {n for n in vars(analytics) if not n.startswith("_") and n != "annotations"}
+    eager -= {"TYPE_CHECKING", "Any"} | {m.name for m in pkgutil.iter_modules(analytics.__path__)}
+    assert set(analytics.__all__) == eager | set(analytics._lazy_names()) | {"__version__"}
+
+
+def test_loading_a_verified_release_imports_no_validation_library():
+    code = (
+        "import sys, analytics; analytics.load('approvals'); analytics.scan('chips'); "
+        "heavy = {'pandera', 'great_expectations', 'altair', 'nbconvert', 'pandas'}; "
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -16,11 +16,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import BASE
 
 from analytics import cli
 
-CORPUS = Path(__file__).parent / "corpus"
-BASE = CORPUS / "base"
+CORPUS = BASE.parent
 MANIFEST = json.loads((CORPUS / "cases.json").read_text(encoding="utf-8"))
 CASES = {c["case"]: c for c in MANIFEST["cases"]}
 

@@ -10,19 +10,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import BASE
 
 from analytics import expectations, paths, quality
 from analytics.cli import main
 from analytics.errors import Finding
 from analytics.tables import read_folder
 
-BASE = Path(__file__).parent / "corpus" / "base"
 RELEASES = ("2026-01-30", "2026-11-29")
-
-
-@pytest.fixture(scope="module")
-def base_tables() -> dict[str, pl.DataFrame]:
-    return read_folder(BASE)[0]
 
 
 def test_result_sorts_and_serialises():
