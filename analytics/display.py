@@ -38,8 +38,9 @@ def notebook_setup() -> None:
     Examples
     --------
     >>> import analytics, polars as pl
-    >>> analytics.notebook_setup()
-    >>> pl.Config.state()["POLARS_FMT_MAX_ROWS"]
+    >>> with pl.Config():  # the settings are undone when the block ends
+    ...     analytics.notebook_setup()
+    ...     pl.Config.state()["POLARS_FMT_MAX_ROWS"]
     '120'
     """
     import polars as pl
@@ -59,9 +60,11 @@ def enable_charts() -> None:
     Examples
     --------
     >>> import altair as alt
+    >>> before = alt.renderers.active
     >>> enable_charts()
     >>> alt.renderers.active
     'chip-supply'
+    >>> _ = alt.renderers.enable(before)
     """
     import altair as alt
 
