@@ -31,7 +31,7 @@ from analytics.errors import (
     HashMismatchError,
     ReleaseNotFoundError,
 )
-from analytics.rules import period_end
+from analytics.rules import public_date
 
 log = logging.getLogger(__name__)
 
@@ -469,15 +469,6 @@ def scan(name: str, release: str = "latest") -> pl.LazyFrame:
 # --------------------------------------------------------------------------- snapshots
 def _as_date(value: str | dt.date) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
-
-
-def public_date() -> pl.Expr:
-    """When a source became public: the END of its published period, else accessed_date."""
-    pub = pl.col("published_date")
-    return (
-        pl.when(pub.is_null()).then(pl.col("accessed_date"))
-        .otherwise(period_end(pub, pl.col("date_precision")))
-    )
 
 
 def as_of(tables: dict[str, pl.DataFrame], date: str | dt.date) -> dict[str, pl.DataFrame]:

@@ -319,6 +319,33 @@ def period_end(date: str | pl.Expr, precision: str | pl.Expr) -> pl.Expr:
     )
 
 
+def public_date() -> pl.Expr:
+    """When a source became public: the end of its published period, else ``accessed_date``.
+
+    A release holds a source only from this date (``sources`` columns
+    ``published_date``, ``date_precision``, ``accessed_date``).
+
+    Returns
+    -------
+    Expr
+        Date.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> src = pl.DataFrame({"published_date": [dt.date(2026, 1, 1), None],
+    ...     "date_precision": ["month", "undated"], "accessed_date": [dt.date(2026, 11, 29)] * 2})
+    >>> src.select(public_date()).to_series().to_list()
+    [datetime.date(2026, 1, 31), datetime.date(2026, 11, 29)]
+    """
+    pub = pl.col("published_date")
+    return (
+        pl.when(pub.is_null())
+        .then(pl.col("accessed_date"))
+        .otherwise(period_end(pub, pl.col("date_precision")))
+    )
+
+
 def precision_rank(precision: str | pl.Expr) -> pl.Expr:
     """Rank of a date precision, higher for coarser (day 0 ... year 3); null when unknown.
 
