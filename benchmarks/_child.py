@@ -2,7 +2,7 @@
 
 Imports everything first and records the resident memory reached by then, then loads
 the ledger, validates it (contracts slice by slice, then consistency) and aggregates it
-(``compute.quarterly``, closed form); with ``--streaming`` it never loads the ledger but
+(``analytics.quarterly``, closed form); with ``--streaming`` it never loads the ledger but
 runs the same on LazyFrames over the Parquet parts, and prints one JSON line with its own peak
 resident memory (``VmHWM``, which sees polars' native allocations that ``tracemalloc``
 cannot).
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from benchmarks import api, ledger
 
-    for name in ("analytics.schemas", "analytics.consistency", "analytics.compute"):
+    for name in ("analytics.schemas", "analytics.consistency", "analytics.quarterly"):
         try:
             api.module(name)
         except api.NotAvailable:
@@ -90,11 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         out["consistency_s"] = time.perf_counter() - t
         out["findings"] = len(findings) + frame.height
         t = time.perf_counter()
-        compute = api.module("analytics.compute")
-        agg = compute.quarterly(shp).collect(engine="streaming")
+        quarterly = api.module("analytics.quarterly")
+        agg = quarterly.quarterly(shp).collect(engine="streaming")
         out["aggregate_s"] = time.perf_counter() - t
         out["groups"] = agg.height
-        out["aggregate"] = "compute.quarterly(LazyFrame, method='moments'), streaming engine"
+        out["aggregate"] = "quarterly(LazyFrame, method='moments'), streaming engine"
     out["wall_s"] = time.perf_counter() - t0
     out["peak_self_bytes"] = _rss()
     print(json.dumps(out))

@@ -24,7 +24,7 @@ import polars as pl
 from IPython.display import display
 
 import analytics
-from analytics import charts, compute, report
+from analytics import charts, fleet, report, training
 from analytics.reconciliation import reconcile
 
 report.notebook_setup()
@@ -33,7 +33,7 @@ chips = analytics.load("chips", release=release)
 lab = analytics.load("lab_compute", release=release)
 approvals = analytics.load("approvals", release=release)
 shipments = analytics.load("shipments", release=release)
-fleet = compute.fleet_compute(lab, chips)
+fleet = fleet.fleet_compute(lab, chips)
 
 # %% [markdown]
 # ## Holdings, clusters and training runs in H100 equivalents
@@ -86,7 +86,7 @@ approved = (
     .select("event_id", "date", "buyer_group", "chip_ids", "approved_qualifier",
             "approved_scope", units="approved_quantity")
 )
-approved = compute.h100e(compute.h100e(approved, chips, basis="int8"), chips, basis="bf16")
+approved = fleet.h100e(fleet.h100e(approved, chips, basis="int8"), chips, basis="bf16")
 approved
 
 # %% [markdown]
@@ -116,7 +116,7 @@ if v3_flop.is_empty() or v3_hours.is_empty():
           "of DeepSeek-V3, so no MFU and no training time can be derived from it.")
 else:
     v3_run, hours = v3_flop.row(0, named=True), v3_hours.row(0, named=True)
-    mfu = compute.implied_mfu(v3_run["training_flop"], hours["chip_id"], hours["gpu_hours"],
+    mfu = training.implied_mfu(v3_run["training_flop"], hours["chip_id"], hours["gpu_hours"],
                               chips=chips)
     print(f"MFU implied by {v3_run['name']} ({v3_run['record_id']}, {hours['record_id']}): "
           f"{mfu:.3f}")
@@ -124,7 +124,7 @@ else:
         [
             {"run": r["name"], "record_id": r["record_id"], "training_flop": r["training_flop"],
              "hardware": label, "chip_id": chip, "chips": count,
-             "days": compute.training_days(r["training_flop"], chip, count, mfu=mfu,
+             "days": training.training_days(r["training_flop"], chip, count, mfu=mfu,
                                            chips=chips)}
             for r in runs.iter_rows(named=True) for label, chip, count in hardware
         ],
@@ -141,7 +141,7 @@ else:
 
 # %%
 per_chip = chips.filter(pl.col("vendor_id").is_in(["nvidia", "huawei"])).with_columns(units=1)
-per_chip = compute.h100e(compute.h100e(per_chip, chips, basis="int8"), chips, basis="bf16")
+per_chip = fleet.h100e(fleet.h100e(per_chip, chips, basis="int8"), chips, basis="bf16")
 per_chip.select(
     "vendor_id", "chip_id", "model", "release_date", "bf16_dense_tflops", "int8_dense_tops",
     "memory_bw_gbps", "tdp_w", "h100e_bf16", "h100e_int8",
@@ -156,7 +156,7 @@ volumes = shipments.filter(
     pl.col("vendor_id").is_in(["nvidia", "huawei"])
     & pl.col("record_type").is_in(["production", "order", "delivery", "sales_estimate"])
 )
-compute.h100e(volumes, chips, basis="bf16").select(
+fleet.h100e(volumes, chips, basis="bf16").select(
     "vendor_id", "record_type", "record_id", "period_start", "period_end", "product_scope",
     "units_low", "units", "units_high", "h100e_bf16_low", "h100e_bf16", "h100e_bf16_high",
     "method", "confidence", "source_ids",

@@ -16,16 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analytics import compute
-from analytics.compute import (
-    classify,
-    fleet_compute,
-    h100e,
-    implied_mfu,
-    max_training_flop,
-    performance_density,
-    tpp,
-    training_days,
-)
+from analytics.compute import classify, performance_density, tpp
+from analytics.fleet import fleet_compute, h100e
+from analytics.quarterly import quarterly
+from analytics.training import implied_mfu, max_training_flop, training_days
 
 # --------------------------------------------------------------------------- fixtures
 # chip_id, bf16, fp8, int8, fp4, die mm2, interconnect GB/s, DRAM GB/s
@@ -518,8 +512,8 @@ def _ledger(rows: int, seed: int) -> pl.DataFrame:
 def test_quarterly_moments_agree_with_sampling():
     shp = _ledger(3_000, seed=2).with_columns(pl.col("buyer_ids").list.head(0))
     keys = ["quarter", "buyer_ids", "chip_ids"]
-    closed = compute.quarterly(shp)
-    sampled = compute.quarterly(shp, method="sample", n=20_000, seed=1)
+    closed = quarterly(shp)
+    sampled = quarterly(shp, method="sample", n=20_000, seed=1)
     assert closed.select(*keys, "n_items", "n_missing").equals(
         sampled.select(*keys, "n_items", "n_missing")
     )
@@ -533,7 +527,7 @@ def test_quarterly_moments_agree_with_sampling():
 
 def test_quarterly_shape_order_and_kinds():
     shp = _ledger(500, seed=4)
-    out = compute.quarterly(shp)
+    out = quarterly(shp)
     assert out.columns == [
         "quarter",
         "buyer_ids",
@@ -555,12 +549,12 @@ def test_quarterly_shape_order_and_kinds():
         out.filter(pl.col("n_items") == 0)["units_p50"].null_count()
         == out.filter(pl.col("n_items") == 0).height
     )
-    lazy = compute.quarterly(shp.lazy())
+    lazy = quarterly(shp.lazy())
     assert isinstance(lazy, pl.LazyFrame)
     assert lazy.collect().equals(out)
-    by_value = compute.quarterly(shp, by="vendor_id", stem="value_usd")
+    by_value = quarterly(shp, by="vendor_id", stem="value_usd")
     assert by_value.columns[:2] == ["quarter", "vendor_id"]
-    assert isinstance(compute.quarterly(shp.lazy(), method="sample", n=10), pl.DataFrame)
+    assert isinstance(quarterly(shp.lazy(), method="sample", n=10), pl.DataFrame)
 
 
 def test_quarterly_points_stay_points_and_single_items_are_exact():
@@ -573,7 +567,7 @@ def test_quarterly_points_stay_points_and_single_items_are_exact():
             "units_high": [None, 3.0, 125.0],
         }
     )
-    out = compute.quarterly(df, by="buyer")
+    out = quarterly(df, by="buyer")
     assert out.row(0) == (dt.date(2025, 1, 1), "a", 10.0, 10.0, 10.0, 2, 0)
     # one lognormal item: its own 5th/50th/95th percentiles (the wider side sets sigma)
     sigma = math.log(125 / 100) / 1.6448536269514722
@@ -588,13 +582,13 @@ def test_quarterly_rejects_bad_input():
         {"period_start": [dt.date(2025, 1, 1)], "b": ["x"], "units_low": [5.0], "units": [4.0]}
     )
     with pytest.raises(ValueError, match="out of order"):
-        compute.quarterly(df, by="b")
-    lazy = compute.quarterly(df.lazy(), by="b").collect()
+        quarterly(df, by="b")
+    lazy = quarterly(df.lazy(), by="b").collect()
     assert lazy["units_p50"].to_list() == [None]
     with pytest.raises(ValueError, match="method"):
-        compute.quarterly(df, by="b", method="exact")
+        quarterly(df, by="b", method="exact")
     with pytest.raises(ValueError, match="expected columns"):
-        compute.quarterly(df, by="buyer_ids")
+        quarterly(df, by="buyer_ids")
 
 
 triplets = st.tuples(
@@ -619,8 +613,8 @@ def test_quarterly_more_items_never_shrink_the_sum(items, extra):
             }
         )
 
-    before = compute.quarterly(frame(items), by="g").row(0, named=True)
-    after = compute.quarterly(frame([*items, extra]), by="g").row(0, named=True)
+    before = quarterly(frame(items), by="g").row(0, named=True)
+    after = quarterly(frame([*items, extra]), by="g").row(0, named=True)
     for p in ("units_p5", "units_p50", "units_p95"):
         assert after[p] >= before[p] * (1 - 1e-9), p
     assert before["units_p5"] <= before["units_p50"] <= before["units_p95"]
