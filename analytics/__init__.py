@@ -42,6 +42,9 @@ _API: dict[str, str] = {
     "max_training_flop": "analytics.training",
     "implied_mfu": "analytics.training",
     "quarterly": "analytics.quarterly",
+    "share_of_line": "analytics.compute",
+    "run_mfu": "analytics.training",
+    "training_days_grid": "analytics.training",
     # uncertainty
     "fit_lognormal": "analytics.uncertainty",
     "sample": "analytics.uncertainty",

@@ -313,3 +313,61 @@ def _china_policy(base: pl.LazyFrame, r: pl.LazyFrame) -> pl.LazyFrame:
         .otherwise(pl.lit(None, dtype=pl.String))
     )
     return ranks.select("chip_id", "rule_id", china.alias("china_licence_policy"))
+
+
+def share_of_line(classified: Frame, rules: Frame) -> Frame:
+    """How close each chip sits under each classification clause it does not meet.
+
+    For every row of :func:`classify` output and every classification clause of its
+    vintage for another class: ``tpp_share = tpp / tpp_min``, ``pd_share =
+    performance_density / pd_min`` and ``share_of_line`` = the smaller of the two (a
+    clause holds only when every minimum is met). Only rows under the line
+    (``share_of_line < 1``) are kept; the closer to 1, the closer the chip sits under it.
+
+    Parameters
+    ----------
+    classified : DataFrame or LazyFrame
+        :func:`classify` output (more columns, e.g. a chip's ``model``, pass through).
+    rules : DataFrame or LazyFrame
+        The ``control_rules`` rows it was classified with.
+
+    Returns
+    -------
+    DataFrame or LazyFrame (the kind of ``classified``)
+        ``classified``'s columns plus ``clause, tpp_min, pd_min, tpp_share, pd_share,
+        share_of_line``, closest first (then by ``chip_id``, ``rule_id``, ``clause``).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> chips = pl.DataFrame({"chip_id": ["h20"], "int8_dense_tops": [296.0],
+    ...                       "die_area_mm2": [814.0]})
+    >>> rules = pl.DataFrame({"rule_id": ["r"], "clause": ["3A090.a.1"],
+    ...     "clause_kind": ["classification"], "eccn_class": ["3A090.a"],
+    ...     "tpp_min": [4800.0], "pd_min": [5.92], "effective_date": [None]})
+    >>> out = share_of_line(classify(chips, rules), rules)
+    >>> out.select("clause", pl.col("share_of_line").round(3)).row(0)
+    ('3A090.a.1', 0.491)
+    """
+    c, lazy = as_lazy(classified)
+    r = add_missing_columns(as_lazy(rules)[0], {"tpp_min": pl.Float64, "pd_min": pl.Float64})
+    clauses = r.filter(pl.col("clause_kind") == "classification").select(
+        "rule_id", "clause", pl.col("eccn_class").alias("__class"),
+        pl.col("tpp_min").cast(pl.Float64), pl.col("pd_min").cast(pl.Float64),
+    )
+    out = (
+        c.join(clauses, on="rule_id")
+        .filter(pl.col("eccn_class") != pl.col("__class"))
+        .drop("__class")
+        .with_columns(
+            tpp_share=pl.col("tpp") / pl.col("tpp_min"),
+            pd_share=pl.col("performance_density") / pl.col("pd_min"),
+        )
+        .with_columns(share_of_line=pl.min_horizontal("tpp_share", "pd_share"))
+        .filter(pl.col("share_of_line") < 1)
+        .sort(
+            "share_of_line", "chip_id", "rule_id", "clause",
+            descending=[True, False, False, False],
+        )
+    )
+    return like(out, lazy)

@@ -23,6 +23,16 @@ Interval = tuple[float, float]
 SECONDS_PER_DAY = 86_400.0
 
 
+def _days(flop: Any, count: Any, peak: Any, mfu: Any) -> Any:
+    """Days to train: the one formula, for numbers and polars expressions alike."""
+    return flop / (count * peak * mfu) / SECONDS_PER_DAY
+
+
+def _mfu(flop: Any, gpu_hours: Any, peak: Any) -> Any:
+    """MFU implied by ``flop`` over ``gpu_hours`` at ``peak`` FLOP/s per chip."""
+    return flop / (gpu_hours * 3600.0 * peak)
+
+
 def _bf16_peak(chip: Any, chips: Frame | None) -> float:
     """Dense BF16 TFLOP/s of ``chip``: a number, a mapping/row, a 1-row frame or a chip_id."""
     if isinstance(chip, bool):
@@ -109,7 +119,7 @@ def training_days(
     """
     peak = _bf16_peak(chip, chips) * 1e12
     return _evaluate(
-        lambda flop, count, mfu: flop / (count * peak * mfu) / SECONDS_PER_DAY,
+        lambda flop, count, mfu: _days(flop, count, peak, mfu),
         flop=flop,
         count=count,
         mfu=mfu,
@@ -157,5 +167,108 @@ def implied_mfu(
     """
     peak = _bf16_peak(chip, chips) * 1e12
     return _evaluate(
-        lambda flop, gpu_hours: flop / (gpu_hours * 3600.0 * peak), flop=flop, gpu_hours=gpu_hours
+        lambda flop, gpu_hours: _mfu(flop, gpu_hours, peak), flop=flop, gpu_hours=gpu_hours
+    )
+
+
+def run_mfu(lab: Frame, chips: Frame, *, lab_id: str, name: str) -> pl.DataFrame:
+    """The MFU a lab's training run implies, from its compute and accelerator-hours rows.
+
+    Among the ``lab_compute`` rows of ``lab_id`` whose ``name`` matches the regular
+    expression ``name``, the first with ``training_flop`` gives the compute and the first
+    with ``gpu_hours`` and a ``chip_id`` gives the hours and the chip; the MFU is
+    ``training_flop / (gpu_hours x 3600 x bf16_dense_tflops x 1e12)``.
+
+    Parameters
+    ----------
+    lab : DataFrame or LazyFrame
+        ``lab_compute`` rows, in the order to search (a release's order is by record_id).
+    chips : DataFrame or LazyFrame
+        ``chips`` rows of the same release.
+    lab_id : str
+        The lab, e.g. ``"deepseek"``.
+    name : str
+        Regular expression for the run's ``name``, e.g. ``r"^DeepSeek-V3( |$)"``.
+
+    Returns
+    -------
+    DataFrame
+        One row (none when either figure is missing): ``name, flop_record_id,
+        hours_record_id, training_flop, gpu_hours, chip_id, mfu``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> lab = pl.DataFrame({"record_id": ["LC-1", "LC-2"], "lab_id": ["d", "d"],
+    ...     "name": ["V3", "V3 run"], "training_flop": [3.3e24, None],
+    ...     "gpu_hours": [None, 2.788e6], "chip_id": [None, "h800"]})
+    >>> chips = pl.DataFrame({"chip_id": ["h800"], "bf16_dense_tflops": [989.0]})
+    >>> round(run_mfu(lab, chips, lab_id="d", name="^V3").item(0, "mfu"), 3)
+    0.332
+    """
+    rows = as_lazy(lab)[0].filter(
+        (pl.col("lab_id") == lab_id) & pl.col("name").str.contains(name)
+    )
+    flop = rows.filter(pl.col("training_flop").is_not_null()).head(1).select(
+        "name", pl.col("record_id").alias("flop_record_id"), "training_flop"
+    )
+    hours = rows.filter(pl.col("gpu_hours").is_not_null() & pl.col("chip_id").is_not_null())
+    hours = hours.head(1).select(pl.col("record_id").alias("hours_record_id"), "gpu_hours",
+                                 "chip_id")
+    peak = pl.col("bf16_dense_tflops").cast(pl.Float64) * 1e12
+    return (
+        flop.join(hours, how="cross")
+        .join(as_lazy(chips)[0].select("chip_id", "bf16_dense_tflops"), on="chip_id", how="left")
+        .with_columns(_mfu(pl.col("training_flop"), pl.col("gpu_hours"), peak).alias("mfu"))
+        .drop("bf16_dense_tflops")
+        .collect()
+    )
+
+
+def training_days_grid(runs: Frame, hardware: Frame, chips: Frame, *, mfu: float) -> pl.DataFrame:
+    """Days to train every run on every piece of hardware, at one MFU.
+
+    ``days = training_flop / (chips x bf16_dense_tflops x 1e12 x mfu) / 86400`` for each
+    pair (as :func:`training_days`); null where the chip or its BF16 figure is unknown.
+
+    Parameters
+    ----------
+    runs : DataFrame or LazyFrame
+        ``name``, ``record_id``, ``training_flop`` (e.g. ``lab_compute`` rows).
+    hardware : DataFrame or LazyFrame
+        ``hardware`` (a label), ``chip_id`` and ``chips`` (how many).
+    chips : DataFrame or LazyFrame
+        ``chips`` rows of the same release.
+    mfu : float
+        Model FLOP utilisation, e.g. from :func:`run_mfu`.
+
+    Returns
+    -------
+    DataFrame
+        Runs in order, each with every hardware row: ``run, record_id, training_flop,
+        hardware, chip_id, chips, days``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> runs = pl.DataFrame({"name": ["V3"], "record_id": ["LC-1"], "training_flop": [3.3e24]})
+    >>> hw = pl.DataFrame({"hardware": ["cluster"], "chip_id": ["h800"], "chips": [2048]})
+    >>> chips = pl.DataFrame({"chip_id": ["h800"], "bf16_dense_tflops": [989.0]})
+    >>> round(training_days_grid(runs, hw, chips, mfu=0.33).item(0, "days"), 1)
+    57.1
+    """
+    peak = pl.col("bf16_dense_tflops").cast(pl.Float64) * 1e12
+    days = _days(pl.col("training_flop").cast(pl.Float64), pl.col("chips"), peak, mfu)
+    return (
+        as_lazy(runs)[0]
+        .select(pl.col("name").alias("run"), "record_id", pl.col("training_flop").cast(pl.Float64))
+        .join(as_lazy(hardware)[0].select("hardware", "chip_id", "chips"), how="cross")
+        .join(
+            as_lazy(chips)[0].select("chip_id", "bf16_dense_tflops"),
+            on="chip_id", how="left", maintain_order="left",
+        )
+        .with_columns(days.alias("days"))
+        .select("run", "record_id", "training_flop", "hardware", "chip_id",
+                pl.col("chips").cast(pl.Int64), "days")
+        .collect()
     )

@@ -620,3 +620,62 @@ def test_quarterly_more_items_never_shrink_the_sum(items, extra):
     assert before["units_p5"] <= before["units_p50"] <= before["units_p95"]
     # a sum is never below its points
     assert before["units_p5"] >= sum(c for c, *_, point in items if point) * (1 - 1e-9)
+
+
+# --------------------------------------------------------------------------- no hidden loads
+def test_classify_needs_the_rules_of_the_callers_release(df_chips):
+    with pytest.raises(TypeError, match="rules"):
+        classify(df_chips)  # type: ignore[call-arg]
+
+
+def test_a_chip_id_needs_the_chips_frame():
+    with pytest.raises(ValueError, match="chips"):
+        training_days(3.3e24, "nvidia_h800_sxm5_80gb", 2048, mfu=0.33)
+
+
+def test_unknown_licence_policy_raises(df_chips, df_rules):
+    odd = df_rules.with_columns(
+        pl.when(pl.col("licence_policy").is_not_null())
+        .then(pl.lit("lenient"))
+        .otherwise(pl.col("licence_policy"))
+        .alias("licence_policy")
+    )
+    with pytest.raises(ValueError, match="lenient"):
+        classify(df_chips, odd)
+    with pytest.raises(pl.exceptions.InvalidOperationError):
+        classify(df_chips.lazy(), odd.lazy()).collect()
+
+
+# --------------------------------------------------------------------------- notebook metrics
+def test_share_of_line_lists_only_lines_a_chip_sits_under(df_chips, df_rules):
+    out = compute.share_of_line(classify(df_chips, df_rules), df_rules)
+    assert out.height > 0
+    assert (out["share_of_line"] < 1).all()
+    h20 = out.filter((pl.col("chip_id") == "nvidia_h20_96gb") & (pl.col("clause") == "3A090.a.1"))
+    for row in h20.iter_rows(named=True):
+        assert row["share_of_line"] == pytest.approx(min(
+            x for x in (row["tpp_share"], row["pd_share"]) if x is not None
+        ))
+    assert out["share_of_line"].to_list() == sorted(out["share_of_line"], reverse=True)
+
+
+def test_run_mfu_and_training_days_grid_agree_with_the_scalar_functions(df_chips):
+    from analytics.training import run_mfu, training_days_grid
+
+    lab = pl.DataFrame({
+        "record_id": ["LC-010", "LC-011"], "lab_id": ["deepseek"] * 2,
+        "name": ["DeepSeek-V3", "DeepSeek-V3 pre-training"],
+        "training_flop": [3.3e24, None], "gpu_hours": [None, 2.788e6],
+        "chip_id": [None, "nvidia_h800_sxm5_80gb"],
+    })
+    v3 = run_mfu(lab, df_chips, lab_id="deepseek", name=r"^DeepSeek-V3( |$)")
+    expected = implied_mfu(3.3e24, "nvidia_h800_sxm5_80gb", 2.788e6, chips=df_chips)
+    assert v3.item(0, "mfu") == pytest.approx(expected)
+    assert v3.select("flop_record_id", "hours_record_id").row(0) == ("LC-010", "LC-011")
+    assert run_mfu(lab, df_chips, lab_id="deepseek", name="^V9").is_empty()
+    hw = pl.DataFrame({"hardware": ["a", "b"], "chip_id": ["nvidia_h800_sxm5_80gb", "nope"],
+                       "chips": [2048, 10]})
+    grid = training_days_grid(lab.head(1), hw, df_chips, mfu=expected)
+    days = training_days(3.3e24, "nvidia_h800_sxm5_80gb", 2048, mfu=expected, chips=df_chips)
+    assert grid["days"].to_list()[0] == pytest.approx(days)
+    assert grid["days"].to_list()[1] is None
