@@ -2,7 +2,19 @@
 
 :func:`quarterly` groups rows by quarter and key columns and adds the lognormals fitted
 to their triplets (:func:`analytics.uncertainty.lognormal_params`), in closed form
-(Fenton-Wilkinson moment matching) or by sampling (:func:`analytics.uncertainty.sum_intervals`).
+(Fenton-Wilkinson moment matching) or by sampling
+(:func:`analytics.uncertainty.sum_intervals`):
+
+- ``"moments"`` (default, for any size): each row's triplet is fitted with a lognormal;
+  its mean ``exp(mu + s^2/2)`` and variance ``(exp(s^2) - 1) exp(2 mu + s^2)`` are
+  summed per group, and a lognormal with that mean and variance gives the percentiles.
+  Closed form, one vectorised polars aggregation: a LazyFrame stays lazy and runs on
+  the streaming engine.
+- ``"sample"``: Monte Carlo (``n`` draws per row, ``seed``); exact up to sampling noise,
+  but it holds ``groups x n`` draws in memory and collects its input. Use it for small
+  data or to check ``"moments"``, which agrees within a few percent on realistic groups
+  (it is exact for points and for a single item). Points are added exactly, and each
+  percentile is at least the points plus the widest item's own percentile.
 
 >>> import datetime as dt, polars as pl
 >>> df = pl.DataFrame({"period_start": [dt.date(2025, 2, 1)], "b": ["x"], "units": [7]})
@@ -14,7 +26,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from analytics.rules import TRIPLET_SUFFIXES, Frame, as_lazy, triplet_columns
+from analytics.rules import Frame, as_lazy, triplet_columns
 from analytics.uncertainty import Z95, lognormal_params, sum_intervals
 
 QUARTERLY_METHODS = ("moments", "sample")
@@ -83,20 +95,9 @@ def quarterly(
 
     Rows are grouped by the quarter of ``period_start`` and the ``by`` columns (a list
     column such as ``buyer_ids`` groups by the whole list: a group of buyers stays a
-    group); items are independent, and percentiles are never added. Two methods:
-
-    - ``"moments"`` (default, for any size): each row's triplet is fitted with a
-      lognormal as :func:`analytics.uncertainty.fit_lognormal` does; its mean
-      ``exp(mu + s^2/2)`` and variance ``(exp(s^2) - 1) exp(2 mu + s^2)`` are summed per
-      group, and a lognormal with that mean and variance (Fenton-Wilkinson moment
-      matching) gives the percentiles. Closed form, one vectorised polars
-      aggregation: a LazyFrame stays lazy and runs on the streaming engine.
-    - ``"sample"``: Monte Carlo with :func:`analytics.uncertainty.sum_intervals`
-      (``n`` draws per row, ``seed``); exact up to sampling noise, but it holds
-      ``groups x n`` draws in memory and collects its input. Use it for small data or
-      to check ``"moments"``, which agrees within a few percent on realistic groups
-      (it is exact for points and for a single item). Points are added exactly, and
-      each percentile is at least the points plus the widest item's own percentile.
+    group); items are independent, and percentiles are never added. ``"moments"``
+    (default, closed form, lazy and streaming) or ``"sample"`` (Monte Carlo; see the
+    module docstring for both).
 
     A group of points stays a point (p5 = p50 = p95 = their sum). Rows with no figure
     are left out and counted in ``n_missing``.
@@ -140,48 +141,17 @@ def quarterly(
     >>> abs(s.item(0, "units_p95") / q.item(0, "units_p95") - 1) < 0.02
     True
     """
-    if method not in QUARTERLY_METHODS:
-        raise ValueError(f"method must be one of {QUARTERLY_METHODS}, got {method!r}")
     keys = [by] if isinstance(by, str) else list(by)
     lf, lazy = as_lazy(shipments)
-    names = lf.collect_schema().names()
-    absent = [c for c in ("period_start", *keys) if c not in names]
-    if absent:
-        raise ValueError(f"expected columns {absent} in the frame; found {names}")
-    if not any(f"{stem}{x}" in names for x in TRIPLET_SUFFIXES):
-        raise ValueError(f"expected any of {stem}_low, {stem}, {stem}_high in the frame")
+    names = _checked_columns(lf, keys, stem, method)
     quarter = pl.col("period_start").dt.truncate("1q").alias("quarter")
     group = ["quarter", *keys]
-    pct = [f"{stem}_p5", f"{stem}_p50", f"{stem}_p95"]
-
     if method == "sample":
-        trip = [c for c in (f"{stem}_low", stem, f"{stem}_high") if c in names]
+        trip = [c for c in triplet_columns(stem) if c in names]
         out = sum_intervals(lf.select(quarter, *keys, *trip), stem, by=group, n=n, seed=seed)
+        pct = [f"{stem}_p5", f"{stem}_p50", f"{stem}_p95"]
         return out.select(*group, *pct, "n_items", "n_missing").sort(group, nulls_last=True)
-
-    terms = _item_terms(stem, names)
-    agg = (
-        lf.select(quarter, *keys, *[e.alias(f"__{k}") for k, e in terms.items()])
-        .group_by(group)
-        .agg(
-            pl.col("__mean", "__var", "__point").sum(),
-            pl.col("__q5", "__q50", "__q95").max(),
-            (~pl.col("__missing")).sum().cast(pl.Int64).alias("n_items"),
-            pl.col("__missing").sum().cast(pl.Int64).alias("n_missing"),
-            pl.col("__invalid").any().alias("__bad"),
-        )
-    )
-    unknown = pl.col("__bad") | (pl.col("n_items") == 0)
-    out = agg.select(
-        *group,
-        *[
-            pl.when(unknown).then(None).otherwise(e).alias(e.meta.output_name())
-            for e in _sum_percentiles(stem)
-        ],
-        "n_items",
-        "n_missing",
-        "__bad",
-    ).sort(group, nulls_last=True)
+    out = _moments(lf.select(quarter, *keys, *_term_columns(stem, names)), group, stem)
     if lazy:
         return out.drop("__bad")
     df = out.collect()
@@ -192,3 +162,37 @@ def quarterly(
             f"0 <= {stem}_low <= {stem} <= {stem}_high (5th <= 50th <= 95th percentile)"
         )
     return df.drop("__bad")
+
+
+def _checked_columns(lf: pl.LazyFrame, keys: list[str], stem: str, method: str) -> list[str]:
+    """The frame's columns, after checking the method and the columns it needs."""
+    if method not in QUARTERLY_METHODS:
+        raise ValueError(f"method must be one of {QUARTERLY_METHODS}, got {method!r}")
+    names = lf.collect_schema().names()
+    absent = [c for c in ("period_start", *keys) if c not in names]
+    if absent:
+        raise ValueError(f"expected columns {absent} in the frame; found {names}")
+    if not any(c in names for c in triplet_columns(stem)):
+        raise ValueError(f"expected any of {stem}_low, {stem}, {stem}_high in the frame")
+    return names
+
+
+def _term_columns(stem: str, names: list[str]) -> list[pl.Expr]:
+    return [e.alias(f"__{k}") for k, e in _item_terms(stem, names).items()]
+
+
+def _moments(terms: pl.LazyFrame, group: list[str], stem: str) -> pl.LazyFrame:
+    """Per group: the summed terms, the percentiles of the sum and the ``__bad`` flag."""
+    agg = terms.group_by(group).agg(
+        pl.col("__mean", "__var", "__point").sum(),
+        pl.col("__q5", "__q50", "__q95").max(),
+        (~pl.col("__missing")).sum().cast(pl.Int64).alias("n_items"),
+        pl.col("__missing").sum().cast(pl.Int64).alias("n_missing"),
+        pl.col("__invalid").any().alias("__bad"),
+    )
+    unknown = pl.col("__bad") | (pl.col("n_items") == 0)
+    pct = [
+        pl.when(unknown).then(None).otherwise(e).alias(e.meta.output_name())
+        for e in _sum_percentiles(stem)
+    ]
+    return agg.select(*group, *pct, "n_items", "n_missing", "__bad").sort(group, nulls_last=True)

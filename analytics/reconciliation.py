@@ -5,6 +5,23 @@ Chinese import approval. :func:`reconcile` puts each approval next to the orders
 deliveries of the same buyers and chips; :func:`timeline` turns approvals into tidy
 events for charting. A group quantity (``quantity_scope = combined``) stays one row for
 the whole group: it is never split across buyers.
+
+:func:`reconcile` matching, in full:
+
+The buyer group of an approval is its ``entity_ids`` minus the vendors (every
+``vendor_id`` in ``shipments`` plus ``vendors``), kept whole: ``"alibaba;bytedance;
+tencent"``. A shipment record of type ``order``, ``purchase_intent`` or ``delivery``
+to a destination that names mainland China (``CN``, ``CN+HK``; never ``non_CN``: see
+:func:`analytics.rules.is_china_bound`) matches an approval when its chips are a
+non-empty subset of the approval's chips and either its named buyers are a
+non-empty subset of the group, or it names no buyer and the approval names none
+either. An aggregate delivery of zero units (no buyer named) also matches every
+group: zero to all Chinese buyers is zero to each group. Deliveries count only
+when their period ends on or after the approval date and their ``method`` is
+confirmed (``disclosed`` or ``reported``). A shipment quantity ``per_entity`` over
+several buyers counts once per buyer. Deliveries add up; orders and purchase
+intents restate demand, so for each buyer set only the largest figure of each kind
+counts before sets are added (every matched record id is still listed).
 """
 
 from __future__ import annotations
@@ -60,19 +77,7 @@ def reconcile(
 ) -> Frame:
     """One row per approval event: the gate, the quantity, and the matching shipments.
 
-    The buyer group of an approval is its ``entity_ids`` minus the vendors (every
-    ``vendor_id`` in ``shipments`` plus ``vendors``), kept whole: ``"alibaba;bytedance;
-    tencent"``. A shipment record of type ``order``, ``purchase_intent`` or ``delivery``
-    to a destination that includes ``CN`` matches an approval when its chips are a
-    non-empty subset of the approval's chips and either its named buyers are a
-    non-empty subset of the group, or it names no buyer and the approval names none
-    either. An aggregate delivery of zero units (no buyer named) also matches every
-    group: zero to all Chinese buyers is zero to each group. Deliveries count only
-    when their period ends on or after the approval date and their ``method`` is
-    confirmed (``disclosed`` or ``reported``). A shipment quantity ``per_entity`` over
-    several buyers counts once per buyer. Deliveries add up; orders and purchase
-    intents restate demand, so for each buyer set only the largest figure of each kind
-    counts before sets are added (every matched record id is still listed).
+    How buyers, chips and quantities match is set out in the module docstring.
 
     Parameters
     ----------
