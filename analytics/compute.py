@@ -82,6 +82,16 @@ def performance_density(chips: Frame) -> Frame:
 
     Adds ``tpp`` first when the frame lacks it. Null when the die area is unknown.
 
+    Parameters
+    ----------
+    chips : DataFrame or LazyFrame
+        Rows with dense throughputs (or ``tpp``) and ``die_area_mm2``.
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+        ``chips`` with ``performance_density`` (and ``tpp``, ``tpp_basis``).
+
     Examples
     --------
     >>> import polars as pl

@@ -77,6 +77,26 @@ def findings_frame(
     to run becomes an error finding rather than an exception. When any table is a
     LazyFrame (e.g. ``pl.scan_parquet`` of a ledger larger than memory) the checks run
     one after another on the streaming engine, so memory stays bounded.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame or LazyFrame
+        Datasets by name; a missing table or column skips the checks that need it.
+    release_date : date or str, optional
+        Date of the knowledge snapshot; ``None`` skips the date checks.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`analytics.checkrows.FIELDS`, all text, sorted.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> apr = pl.DataFrame({"event_id": ["APR-001"], "chip_ids": [["h9"]]})
+    >>> findings_frame({"approvals": apr, "chips": pl.DataFrame({"chip_id": ["h20"]})}).select(
+    ...     "key", "check").row(0)
+    ('APR-001', 'dangling_reference')
     """
     t = _lazy(tables)
     t = {n: t[n] for n in DATASETS if n in t} | {n: f for n, f in t.items() if n not in DATASETS}
@@ -138,6 +158,13 @@ def check(
         ``delivery_without_approval``, ``holdings_exceed_shipments``,
         ``quantity_scope_mismatch``, ``tpp_mismatch``, ``html_in_text``,
         ``formula_in_text`` and ``oversized_field``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> apr = pl.DataFrame({"event_id": ["APR-001"], "summary": ["@SUM(A1)"]})
+    >>> [(f.key, f.check) for f in check({"approvals": apr})]
+    [('APR-001', 'formula_in_text')]
     """
     df = findings_frame(tables, release_date=release_date)
     return sorted(Finding(*row) for row in df.select(FIELDS).iter_rows())

@@ -83,6 +83,12 @@ def h100e(units: Frame, chips: Frame, *, basis: str = "int8") -> Frame:
         ``chips`` rows.
     basis : {"int8", "bf16"}
 
+    Returns
+    -------
+    DataFrame or LazyFrame (the kind of ``units``)
+        ``units`` with ``h100e_{basis}_low``, ``h100e_{basis}``, ``h100e_{basis}_high``
+        (those of the count columns present).
+
     Examples
     --------
     >>> import polars as pl
@@ -122,6 +128,11 @@ def fleet_compute(holdings: Frame, chips: Frame) -> Frame:
         ``lab_compute``-style rows: ``chip_id`` and ``chip_count_low/chip_count/
         chip_count_high`` (``units*`` also works).
     chips : DataFrame or LazyFrame
+
+    Returns
+    -------
+    DataFrame or LazyFrame (the kind of ``holdings``)
+        ``holdings`` with the nine columns named above.
 
     Examples
     --------

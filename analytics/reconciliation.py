@@ -335,6 +335,11 @@ def timeline(approvals: Frame) -> Frame:
     the month's, quarter's or year's last day otherwise). List columns become
     ``;``-joined strings so that charts and tooltips show them as text.
 
+    Parameters
+    ----------
+    approvals : DataFrame or LazyFrame
+        ``approvals`` rows.
+
     Returns
     -------
     DataFrame or LazyFrame (the kind of ``approvals``)

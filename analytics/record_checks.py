@@ -34,7 +34,28 @@ HTML = r"<[A-Za-z/!]"
 
 
 def dangling_references(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.LazyFrame]:
-    """Every id in :data:`analytics.schemas.FOREIGN_KEYS` resolves; list columns explode."""
+    """Every id in :data:`analytics.schemas.FOREIGN_KEYS` resolves; list columns explode.
+
+    Parameters
+    ----------
+    t : dict of str to LazyFrame
+        The tables by name; a missing table or column skips the check.
+    **_ : object
+        Options of other checks (``release_date``), ignored.
+
+    Returns
+    -------
+    list of LazyFrame
+        Finding rows (:data:`analytics.checkrows.FIELDS`).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> t = {"approvals": pl.LazyFrame({"event_id": ["APR-001"], "chip_ids": [["h9"]]}),
+    ...      "chips": pl.LazyFrame({"chip_id": ["h20"]})}
+    >>> pl.concat(dangling_references(t)).collect()["value"].to_list()
+    ['h9']
+    """
     out = []
     for fk in FOREIGN_KEYS:
         src, ref = t.get(fk.dataset), t.get(fk.ref)
@@ -78,7 +99,30 @@ def after_release_date(
     t: dict[str, pl.LazyFrame], *, release_date: date | None = None, **_: object
 ) -> list[pl.LazyFrame]:
     """Nothing in a release is dated after it: sources (end of their precision period,
-    accessed_date when undated), events, estimates, rules and chip launches."""
+    accessed_date when undated), events, estimates, rules and chip launches.
+
+    Parameters
+    ----------
+    t : dict of str to LazyFrame
+        The tables by name; a missing table or column skips the check.
+    release_date : date, optional
+        The release date; ``None`` skips the check.
+    **_ : object
+        Options of other checks, ignored.
+
+    Returns
+    -------
+    list of LazyFrame
+        Finding rows (:data:`analytics.checkrows.FIELDS`).
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> t = {"approvals": pl.LazyFrame({"event_id": ["APR-001"], "date": [dt.date(2026, 12, 1)]})}
+    >>> out = after_release_date(t, release_date=dt.date(2026, 11, 29))
+    >>> pl.concat(out).collect()["key"].to_list()
+    ['APR-001']
+    """
     if release_date is None:
         return []
     d = pl.lit(release_date, dtype=pl.Date)
@@ -123,6 +167,30 @@ def before_chip_release(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.Lazy
 
     Both dates are compared at the coarser of the two precisions; orders and purchase
     intents are exempt, since they may precede a launch.
+
+    Parameters
+    ----------
+    t : dict of str to LazyFrame
+        The tables by name; a missing table or column skips the check.
+    **_ : object
+        Options of other checks (``release_date``), ignored.
+
+    Returns
+    -------
+    list of LazyFrame
+        Finding rows (:data:`analytics.checkrows.FIELDS`).
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> shp = pl.LazyFrame({"record_id": ["SHP-001"], "record_type": ["delivery"],
+    ...     "chip_ids": [["h100"]], "period_start": [dt.date(2020, 1, 1)],
+    ...     "period_precision": ["month"]})
+    >>> chips = pl.LazyFrame({"chip_id": ["h100"], "release_date": [dt.date(2022, 3, 22)],
+    ...     "release_precision": ["day"]})
+    >>> out = before_chip_release({"shipments": shp, "chips": chips})
+    >>> pl.concat(out).collect()["severity"].to_list()
+    ['warning']
     """
     shp, chips = t.get("shipments"), t.get("chips")
     if shp is None or chips is None:
@@ -174,7 +242,28 @@ def before_chip_release(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.Lazy
 
 def quantity_scope_mismatch(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.LazyFrame]:
     """``combined`` names at least two entities, ``per_entity`` at least one; a quantity
-    shared by two or more buyers says which it is."""
+    shared by two or more buyers says which it is.
+
+    Parameters
+    ----------
+    t : dict of str to LazyFrame
+        The tables by name; a missing table or column skips the check.
+    **_ : object
+        Options of other checks (``release_date``), ignored.
+
+    Returns
+    -------
+    list of LazyFrame
+        Finding rows (:data:`analytics.checkrows.FIELDS`).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> apr = pl.LazyFrame({"event_id": ["APR-001"], "quantity_scope": ["combined"],
+    ...     "entity_ids": [["bytedance"]]})
+    >>> pl.concat(quantity_scope_mismatch({"approvals": apr})).collect()["key"].to_list()
+    ['APR-001']
+    """
     out = []
     for name, ids in (("approvals", "entity_ids"), ("shipments", "buyer_ids")):
         lf = t.get(name)
@@ -217,7 +306,29 @@ def quantity_scope_mismatch(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.
 
 
 def tpp_mismatch(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.LazyFrame]:
-    """A stated TPP agrees within 0.5% with the TPP derived from the chip's throughputs."""
+    """A stated TPP agrees within 0.5% with the TPP derived from the chip's throughputs.
+
+    Parameters
+    ----------
+    t : dict of str to LazyFrame
+        The tables by name; a missing table or column skips the check.
+    **_ : object
+        Options of other checks (``release_date``), ignored.
+
+    Returns
+    -------
+    list of LazyFrame
+        Finding rows (:data:`analytics.checkrows.FIELDS`).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> chips = pl.LazyFrame({"chip_id": ["x"], "bf16_dense_tflops": [312.0],
+    ...     "fp8_dense_tflops": [None], "int8_dense_tops": [624.0],
+    ...     "fp4_dense_tflops": [None], "tpp_stated": [4992.0]})
+    >>> pl.concat(tpp_mismatch({"chips": chips})).collect().height
+    0
+    """
     chips = t.get("chips")
     if chips is None or not numeric(chips, "tpp_stated", *PRECISIONS):
         return []
@@ -250,7 +361,27 @@ def _text_columns(lf: pl.LazyFrame) -> list[tuple[str, bool]]:
 
 def text_safety(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.LazyFrame]:
     """No text cell carries HTML markup or starts like a spreadsheet formula, and none is
-    longer than 2,000 characters."""
+    longer than 2,000 characters.
+
+    Parameters
+    ----------
+    t : dict of str to LazyFrame
+        The tables by name; a missing table or column skips the check.
+    **_ : object
+        Options of other checks (``release_date``), ignored.
+
+    Returns
+    -------
+    list of LazyFrame
+        Finding rows (:data:`analytics.checkrows.FIELDS`).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> apr = pl.LazyFrame({"event_id": ["APR-001"], "summary": ["=HYPERLINK(1)"]})
+    >>> pl.concat(text_safety({"approvals": apr})).collect()["check"].to_list()
+    ['formula_in_text']
+    """
     tests = (
         (
             "html_in_text", lambda c: c.str.contains(HTML),

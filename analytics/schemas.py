@@ -50,6 +50,17 @@ MODELS: dict[str, type[_Base]] = {**SCHEMAS, "evidence": EVIDENCE}
 def columns(name: str) -> dict[str, pl.DataType]:
     """Column name to polars dtype, in schema order.
 
+    Parameters
+    ----------
+    name : str
+        Dataset name (``evidence`` too).
+
+    Returns
+    -------
+    dict of str to DataType
+
+    Examples
+    --------
     >>> list(columns("entities"))[:3]
     ['entity_id', 'name', 'native_name']
     >>> columns("approvals")["quantity_units"]
@@ -62,6 +73,17 @@ def columns(name: str) -> dict[str, pl.DataType]:
 def list_columns(name: str) -> tuple[str, ...]:
     """Columns stored as ``list[str]`` (semicolon-separated in CSV).
 
+    Parameters
+    ----------
+    name : str
+        Dataset name (``evidence`` too).
+
+    Returns
+    -------
+    tuple of str
+
+    Examples
+    --------
     >>> list_columns("approvals")
     ('authority_ids', 'chip_ids', 'subject_other', 'entity_ids', 'source_ids')
     """
@@ -69,7 +91,22 @@ def list_columns(name: str) -> tuple[str, ...]:
 
 
 def descriptions(name: str) -> dict[str, str]:
-    """Column name to its description (with unit), in schema order."""
+    """Column name to its description (with unit), in schema order.
+
+    Parameters
+    ----------
+    name : str
+        Dataset name (``evidence`` too).
+
+    Returns
+    -------
+    dict of str to str
+
+    Examples
+    --------
+    >>> descriptions("shipments")["units"]
+    'Central figure of units [units]'
+    """
     schema = MODELS[name].to_schema()
     return {col: spec.description or "" for col, spec in schema.columns.items()}
 
@@ -170,8 +207,31 @@ def _structure(name: str, present: list[str]) -> list[Finding]:
 def validate(name: str, df: pl.DataFrame) -> tuple[pl.DataFrame | None, list[Finding]]:
     """Run the contract of ``name`` on a collected frame at full depth.
 
-    Returns the coerced frame (``None`` when it failed) and every finding, never only
-    the first. Row keys come from the frame's primary key.
+    Every finding is reported, never only the first; row keys come from the frame's
+    primary key. An optional column the frame lacks is added as nulls first.
+
+    Parameters
+    ----------
+    name : str
+        Dataset name (``evidence`` too).
+    df : DataFrame
+        The table (a LazyFrame is collected first).
+
+    Returns
+    -------
+    tuple
+        ``(frame, findings)``: the coerced frame (``None`` when it failed) and the
+        sorted findings.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> ents = pl.DataFrame({"entity_id": ["a", "B"], "name": ["A", "B"],
+    ...     "native_name": None, "kind": "company", "country": "CN", "parent_id": None,
+    ...     "aliases": [[], []], "notes": None})
+    >>> out, found = validate("entities", ents)
+    >>> out is None, [(f.key, f.column) for f in found]
+    (True, [('B', 'entity_id')])
     """
     if isinstance(df, pl.LazyFrame):  # a LazyFrame would only get name and type checks
         df = df.collect()

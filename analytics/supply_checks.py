@@ -125,6 +125,33 @@ def delivery_without_approval(t: dict[str, pl.LazyFrame], **_: object) -> list[p
     dated on or before the end of the delivery period.
 
     Chips whose vendor is a Chinese entity are not exports into China and are skipped.
+
+    Parameters
+    ----------
+    t : dict of str to LazyFrame
+        The tables by name; a missing table or column skips the check.
+    **_ : object
+        Options of other checks (``release_date``), ignored.
+
+    Returns
+    -------
+    list of LazyFrame
+        Finding rows (:data:`analytics.checkrows.FIELDS`).
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> shp = pl.LazyFrame({"record_id": ["SHP-001", "SHP-002"],
+    ...     "record_type": ["delivery"] * 2, "destination": ["CN", "non_CN"],
+    ...     "chip_ids": [["h20"]] * 2, "units": [1000] * 2, "units_low": [None] * 2,
+    ...     "units_high": [None] * 2, "period_start": [dt.date(2025, 6, 1)] * 2,
+    ...     "period_end": [dt.date(2025, 6, 30)] * 2})
+    >>> apr = pl.LazyFrame({"event_id": ["APR-001"], "jurisdiction": ["US"],
+    ...     "action": ["license_required"], "chip_ids": [["h20"]],
+    ...     "date": [dt.date(2025, 4, 9)]})
+    >>> out = delivery_without_approval({"shipments": shp, "approvals": apr})
+    >>> pl.concat(out).collect()["key"].to_list()
+    ['SHP-001']
     """
     shp, apr = t.get("shipments"), t.get("approvals")
     need = (
@@ -169,21 +196,8 @@ def delivery_without_approval(t: dict[str, pl.LazyFrame], **_: object) -> list[p
     ]
 
 
-def holdings_exceed_shipments(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.LazyFrame]:
-    """A lab's holdings of a chip do not exceed the deliveries and sales estimates of that
-    chip to the lab, its parent or unnamed buyers up to that date, unless a note says why
-    (warning)."""
-    lc, shp = t.get("lab_compute"), t.get("shipments")
-    if lc is None or shp is None:
-        return []
-    if not (
-        has(lc, "subject", "lab_id", "chip_id", "chip_count", "chip_count_low", "notes")
-        and has(lc, "as_of_date", dtype=pl.Date)
-        and has(shp, "record_type", "chip_ids", "buyer_ids", "units", "units_low", "units_high")
-        and has(shp, "chip_ids", "buyer_ids", dtype=pl.List)
-        and has(shp, "period_start", dtype=pl.Date)
-    ):
-        return []
+def _unexplained_holdings(lc: pl.LazyFrame, ents: pl.LazyFrame | None) -> pl.LazyFrame:
+    """Holdings of a named chip without a note: ``key, _lab, _chip, _asof, _count, _parent``."""
     holdings = lc.filter(
         (pl.col("subject") == "holdings")
         & pl.col("chip_id").is_not_null()
@@ -193,15 +207,17 @@ def holdings_exceed_shipments(t: dict[str, pl.LazyFrame], **_: object) -> list[p
         pl.col("as_of_date").alias("_asof"),
         pl.coalesce("chip_count", "chip_count_low").alias("_count"),
     ).filter(pl.col("_count") > 0)
-    ents = t.get("entities")
-    if ents is not None and has(ents, "entity_id", "parent_id"):
-        parents = ents.select(
-            pl.col("entity_id").alias("_lab"), pl.col("parent_id").cast(pl.String).alias("_parent")
-        )
-        holdings = holdings.join(parents, on="_lab", how="left")
-    else:
-        holdings = holdings.with_columns(pl.lit(None, dtype=pl.String).alias("_parent"))
-    supply = (
+    if ents is None or not has(ents, "entity_id", "parent_id"):
+        return holdings.with_columns(pl.lit(None, dtype=pl.String).alias("_parent"))
+    parents = ents.select(
+        pl.col("entity_id").alias("_lab"), pl.col("parent_id").cast(pl.String).alias("_parent")
+    )
+    return holdings.join(parents, on="_lab", how="left")
+
+
+def _supply(shp: pl.LazyFrame) -> pl.LazyFrame:
+    """Deliveries and sales estimates per chip and buyer (null: unnamed), high figure."""
+    return (
         shp.filter(pl.col("record_type").is_in(SUPPLY_RECORD_TYPES))
         .select(
             pl.col("chip_ids").alias("_chip"),
@@ -215,6 +231,52 @@ def holdings_exceed_shipments(t: dict[str, pl.LazyFrame], **_: object) -> list[p
         .explode("_chip")
         .explode("_buyer")
     )
+
+
+def holdings_exceed_shipments(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.LazyFrame]:
+    """A lab's holdings of a chip do not exceed the deliveries and sales estimates of that
+    chip to the lab, its parent or unnamed buyers up to that date, unless a note says why
+    (warning).
+
+    Parameters
+    ----------
+    t : dict of str to LazyFrame
+        The tables by name; a missing table or column skips the check.
+    **_ : object
+        Options of other checks (``release_date``), ignored.
+
+    Returns
+    -------
+    list of LazyFrame
+        Finding rows (:data:`analytics.checkrows.FIELDS`).
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> lc = pl.LazyFrame({"record_id": ["LC-001"], "subject": ["holdings"],
+    ...     "lab_id": ["lab"], "chip_id": ["h20"], "chip_count": [5000],
+    ...     "chip_count_low": [None], "notes": [None], "as_of_date": [dt.date(2025, 6, 1)]},
+    ...     schema_overrides={"notes": pl.String, "chip_count_low": pl.Int64})
+    >>> shp = pl.LazyFrame({"record_type": ["delivery"], "chip_ids": [["h20"]],
+    ...     "buyer_ids": [["lab"]], "units": [1000], "units_low": [None],
+    ...     "units_high": [None], "period_start": [dt.date(2025, 1, 1)]})
+    >>> out = holdings_exceed_shipments({"lab_compute": lc, "shipments": shp})
+    >>> pl.concat(out).collect()["value"].to_list()
+    ['5000']
+    """
+    lc, shp = t.get("lab_compute"), t.get("shipments")
+    if lc is None or shp is None:
+        return []
+    if not (
+        has(lc, "subject", "lab_id", "chip_id", "chip_count", "chip_count_low", "notes")
+        and has(lc, "as_of_date", dtype=pl.Date)
+        and has(shp, "record_type", "chip_ids", "buyer_ids", "units", "units_low", "units_high")
+        and has(shp, "chip_ids", "buyer_ids", dtype=pl.List)
+        and has(shp, "period_start", dtype=pl.Date)
+    ):
+        return []
+    holdings = _unexplained_holdings(lc, t.get("entities"))
+    supply = _supply(shp)
     support = (
         holdings.join(supply, on="_chip", how="inner")
         .filter(

@@ -110,6 +110,24 @@ def training_days(
     mapping or one-row frame with ``bf16_dense_tflops``, or a ``chip_id`` looked up in
     ``chips`` (required then: a ``chip_id`` without ``chips`` raises ``ValueError``).
 
+    Parameters
+    ----------
+    flop : float or (float, float)
+        Training compute (FLOP).
+    chip : float, mapping, one-row frame or str
+        The chip or its dense BF16 TFLOP/s.
+    count : float or (float, float)
+        Number of chips.
+    mfu : float or (float, float)
+        Model FLOP utilisation (0 to 1).
+    chips : DataFrame or LazyFrame, optional
+        ``chips`` rows to look a ``chip_id`` up in (required then).
+
+    Returns
+    -------
+    float or (float, float)
+        A pair when any argument is a pair.
+
     Examples
     --------
     >>> round(training_days(3.3e24, {"bf16_dense_tflops": 989.0}, 2048, mfu=0.33), 1)
@@ -139,6 +157,24 @@ def max_training_flop(
     ``flop = count x bf16_dense_tflops x 1e12 x mfu x days x 86400``; pairs in, pair out,
     as in :func:`training_days`.
 
+    Parameters
+    ----------
+    chip : float, mapping, one-row frame or str
+        The chip or its dense BF16 TFLOP/s.
+    count : float or (float, float)
+        Number of chips.
+    days : float or (float, float)
+        Wall-clock days.
+    mfu : float or (float, float)
+        Model FLOP utilisation (0 to 1).
+    chips : DataFrame or LazyFrame, optional
+        ``chips`` rows to look a ``chip_id`` up in (required then).
+
+    Returns
+    -------
+    float or (float, float)
+        A pair when any argument is a pair.
+
     Examples
     --------
     >>> f"{max_training_flop(989.0, 2048, 57.1, mfu=0.33):.2e}"
@@ -159,6 +195,22 @@ def implied_mfu(
     """Model FLOP utilisation implied by ``flop`` over ``gpu_hours`` of dense BF16 peak.
 
     ``mfu = flop / (gpu_hours x 3600 x bf16_dense_tflops x 1e12)``; pairs in, pair out.
+
+    Parameters
+    ----------
+    flop : float or (float, float)
+        Training compute (FLOP).
+    chip : float, mapping, one-row frame or str
+        The chip or its dense BF16 TFLOP/s.
+    gpu_hours : float or (float, float)
+        Accelerator-hours.
+    chips : DataFrame or LazyFrame, optional
+        ``chips`` rows to look a ``chip_id`` up in (required then).
+
+    Returns
+    -------
+    float or (float, float)
+        A pair when any argument is a pair.
 
     Examples
     --------

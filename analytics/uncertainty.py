@@ -44,6 +44,16 @@ def fit_lognormal(low: Any, central: Any, high: Any) -> tuple[Any, Any]:
     Missing values are ``nan`` (or ``None``). Negative values or ``low > central``,
     ``central > high``, ``low > high`` raise ``ValueError``.
 
+    Parameters
+    ----------
+    low, central, high : array-like of float
+        5th, 50th and 95th percentiles; broadcast against each other.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(mu, sigma)``, one value per triplet.
+
     Examples
     --------
     >>> mu, sigma = fit_lognormal([10.0], [100.0], [1000.0])
@@ -166,6 +176,15 @@ def sample(df: pl.DataFrame | pl.LazyFrame, stem: str, *, n: int = 10_000, seed:
     Rows keep the frame's order (sort a LazyFrame first: the streaming engine does not
     promise an order). Absent columns count as missing; an all-missing row gives ``nan``.
 
+    Parameters
+    ----------
+    df : DataFrame or LazyFrame
+        Rows with any of ``{stem}_low``, ``{stem}``, ``{stem}_high``.
+    stem : str
+        The triplet, e.g. ``"units"``.
+    n, seed : int
+        Draws per row and generator seed.
+
     Returns
     -------
     numpy.ndarray
@@ -201,11 +220,21 @@ def sum_intervals(
 ) -> pl.DataFrame:
     """5th, 50th and 95th percentile of the sum of independent uncertain items.
 
-    Samples each row's fitted lognormal (see :func:`fit_lognormal`), adds the samples
-    (per group of ``by`` when given) and takes percentiles of the sums; percentiles are
-    never added. Rows are put in a canonical order (``by``, then the triplet) before
-    sampling, so the result does not depend on the input's row order. All-missing rows
-    are left out of the sum and counted in ``n_missing``.
+    Samples each row's fitted lognormal (:func:`fit_lognormal`), adds the samples per
+    group and takes percentiles of the sums (never adding percentiles). Rows are sorted
+    (``by``, then the triplet) before sampling, so the input's row order does not
+    matter. All-missing rows are left out and counted in ``n_missing``.
+
+    Parameters
+    ----------
+    df : DataFrame or LazyFrame
+        Rows with the ``by`` columns and any of ``{stem}_low``, ``{stem}``, ``{stem}_high``.
+    stem : str
+        The triplet, e.g. ``"units"``.
+    by : str or list of str, optional
+        Group columns; one total when ``None``.
+    n, seed : int
+        Draws per row and generator seed.
 
     Returns
     -------
@@ -260,8 +289,7 @@ def sum_intervals(
     if not keys:
         return stats
     head = tab.select(*keys, "__group").unique("__group", keep="first").sort("__group")
-    out = pl.concat([head.drop("__group"), stats], how="horizontal")
-    return out.sort(keys, nulls_last=True) if keys else out
+    return pl.concat([head.drop("__group"), stats], how="horizontal").sort(keys, nulls_last=True)
 
 
 def _percentiles(totals: Any, keep: Any) -> Any:
