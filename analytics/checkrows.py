@@ -12,6 +12,8 @@ with :func:`finding_rows`; a check whose columns are missing or mistyped is skip
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from analytics.rules import row_key
@@ -158,3 +160,55 @@ def finding_rows(
         text(value).str.slice(0, 200).alias("value"),
         text(message).alias("message"),
     )
+
+
+_CHECK_SECTIONS = """
+    Parameters
+    ----------
+    t : dict of str to LazyFrame
+        The tables by name; a missing table or column skips the check.
+    **options : object
+        Options of the run (``release_date``); a check ignores those it does not use.
+
+    Returns
+    -------
+    list of LazyFrame
+        Finding rows (:data:`FIELDS`); empty when the check cannot run.
+"""
+
+
+def check_doc(check: Callable) -> Callable:
+    """Give a cross-dataset check the Parameters and Returns every check shares.
+
+    The sections go before the check's own ``Examples``, so each check states only
+    what it tests and shows it.
+
+    Parameters
+    ----------
+    check : callable
+        A check ``(t, **options) -> list[LazyFrame]`` whose docstring has ``Examples``.
+
+    Returns
+    -------
+    callable
+        The same function, its docstring completed.
+
+    Examples
+    --------
+    >>> @check_doc
+    ... def no_check(t, **options):
+    ...     \"\"\"Finds nothing.
+    ...
+    ...     Examples
+    ...     --------
+    ...     >>> no_check({})
+    ...     []
+    ...     \"\"\"
+    ...     return []
+    >>> "Returns" in no_check.__doc__
+    True
+    """
+    doc = check.__doc__ or ""
+    at = doc.find("\n    Examples")
+    check.__doc__ = (doc[:at] + "\n" + _CHECK_SECTIONS + doc[at:]) if at >= 0 else doc
+    return check

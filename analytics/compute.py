@@ -350,14 +350,14 @@ def share_of_line(classified: Frame, rules: Frame) -> Frame:
     Examples
     --------
     >>> import polars as pl
-    >>> chips = pl.DataFrame({"chip_id": ["h20"], "int8_dense_tops": [296.0],
-    ...                       "die_area_mm2": [814.0]})
+    >>> classified = pl.DataFrame({"chip_id": ["h20"], "rule_id": ["r"],
+    ...     "eccn_class": ["none"], "tpp": [2368.0], "performance_density": [2.91]})
     >>> rules = pl.DataFrame({"rule_id": ["r"], "clause": ["3A090.a.1"],
     ...     "clause_kind": ["classification"], "eccn_class": ["3A090.a"],
-    ...     "tpp_min": [4800.0], "pd_min": [5.92], "effective_date": [None]})
-    >>> out = share_of_line(classify(chips, rules), rules)
+    ...     "tpp_min": [4800.0], "pd_min": [5.92]})
+    >>> out = share_of_line(classified, rules)
     >>> out.select("clause", pl.col("share_of_line").round(3)).row(0)
-    ('3A090.a.1', 0.491)
+    ('3A090.a.1', 0.492)
     """
     c, lazy = as_lazy(classified)
     r = add_missing_columns(as_lazy(rules)[0], {"tpp_min": pl.Float64, "pd_min": pl.Float64})

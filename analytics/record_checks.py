@@ -17,7 +17,7 @@ from datetime import date
 
 import polars as pl
 
-from analytics.checkrows import finding_rows, has, key, numeric, text
+from analytics.checkrows import check_doc, finding_rows, has, key, numeric, text
 from analytics.rules import (
     PRECISIONS,
     period_start,
@@ -33,20 +33,10 @@ TPP_TOLERANCE = 0.005
 HTML = r"<[A-Za-z/!]"
 
 
+@check_doc
 def dangling_references(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.LazyFrame]:
     """Every id in :data:`analytics.schemas.FOREIGN_KEYS` resolves; list columns explode.
 
-    Parameters
-    ----------
-    t : dict of str to LazyFrame
-        The tables by name; a missing table or column skips the check.
-    **_ : object
-        Options of other checks (``release_date``), ignored.
-
-    Returns
-    -------
-    list of LazyFrame
-        Finding rows (:data:`analytics.checkrows.FIELDS`).
 
     Examples
     --------
@@ -95,25 +85,13 @@ EVENT_DATES = {
 }
 
 
+@check_doc
 def after_release_date(
     t: dict[str, pl.LazyFrame], *, release_date: date | None = None, **_: object
 ) -> list[pl.LazyFrame]:
     """Nothing in a release is dated after it: sources (end of their precision period,
     accessed_date when undated), events, estimates, rules and chip launches.
-
-    Parameters
-    ----------
-    t : dict of str to LazyFrame
-        The tables by name; a missing table or column skips the check.
-    release_date : date, optional
-        The release date; ``None`` skips the check.
-    **_ : object
-        Options of other checks, ignored.
-
-    Returns
-    -------
-    list of LazyFrame
-        Finding rows (:data:`analytics.checkrows.FIELDS`).
+    ``release_date`` (a date) is the release's; ``None`` skips the check.
 
     Examples
     --------
@@ -162,23 +140,13 @@ def after_release_date(
     return out
 
 
+@check_doc
 def before_chip_release(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.LazyFrame]:
     """A shipment's period does not begin before its chip's release (warning).
 
     Both dates are compared at the coarser of the two precisions; orders and purchase
     intents are exempt, since they may precede a launch.
 
-    Parameters
-    ----------
-    t : dict of str to LazyFrame
-        The tables by name; a missing table or column skips the check.
-    **_ : object
-        Options of other checks (``release_date``), ignored.
-
-    Returns
-    -------
-    list of LazyFrame
-        Finding rows (:data:`analytics.checkrows.FIELDS`).
 
     Examples
     --------
@@ -240,21 +208,11 @@ def before_chip_release(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.Lazy
     ]
 
 
+@check_doc
 def quantity_scope_mismatch(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.LazyFrame]:
     """``combined`` names at least two entities, ``per_entity`` at least one; a quantity
     shared by two or more buyers says which it is.
 
-    Parameters
-    ----------
-    t : dict of str to LazyFrame
-        The tables by name; a missing table or column skips the check.
-    **_ : object
-        Options of other checks (``release_date``), ignored.
-
-    Returns
-    -------
-    list of LazyFrame
-        Finding rows (:data:`analytics.checkrows.FIELDS`).
 
     Examples
     --------
@@ -305,20 +263,10 @@ def quantity_scope_mismatch(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.
     return out
 
 
+@check_doc
 def tpp_mismatch(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.LazyFrame]:
     """A stated TPP agrees within 0.5% with the TPP derived from the chip's throughputs.
 
-    Parameters
-    ----------
-    t : dict of str to LazyFrame
-        The tables by name; a missing table or column skips the check.
-    **_ : object
-        Options of other checks (``release_date``), ignored.
-
-    Returns
-    -------
-    list of LazyFrame
-        Finding rows (:data:`analytics.checkrows.FIELDS`).
 
     Examples
     --------
@@ -359,21 +307,11 @@ def _text_columns(lf: pl.LazyFrame) -> list[tuple[str, bool]]:
     return out
 
 
+@check_doc
 def text_safety(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.LazyFrame]:
     """No text cell carries HTML markup or starts like a spreadsheet formula, and none is
     longer than 2,000 characters.
 
-    Parameters
-    ----------
-    t : dict of str to LazyFrame
-        The tables by name; a missing table or column skips the check.
-    **_ : object
-        Options of other checks (``release_date``), ignored.
-
-    Returns
-    -------
-    list of LazyFrame
-        Finding rows (:data:`analytics.checkrows.FIELDS`).
 
     Examples
     --------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from analytics.checkrows import finding_rows, has, key, text
+from analytics.checkrows import check_doc, finding_rows, has, key, text
 from analytics.compute import classify
 from analytics.rules import CHINA, is_china_bound, is_granting
 from analytics.vocab import SUPPLY_RECORD_TYPES
@@ -120,23 +120,13 @@ def _first_us_grant(apr: pl.LazyFrame | None) -> pl.LazyFrame:
     )
 
 
+@check_doc
 def delivery_without_approval(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.LazyFrame]:
     """A delivery into China of a chip that needed a licence has a US approval naming it,
     dated on or before the end of the delivery period.
 
     Chips whose vendor is a Chinese entity are not exports into China and are skipped.
 
-    Parameters
-    ----------
-    t : dict of str to LazyFrame
-        The tables by name; a missing table or column skips the check.
-    **_ : object
-        Options of other checks (``release_date``), ignored.
-
-    Returns
-    -------
-    list of LazyFrame
-        Finding rows (:data:`analytics.checkrows.FIELDS`).
 
     Examples
     --------
@@ -233,22 +223,12 @@ def _supply(shp: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+@check_doc
 def holdings_exceed_shipments(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.LazyFrame]:
     """A lab's holdings of a chip do not exceed the deliveries and sales estimates of that
     chip to the lab, its parent or unnamed buyers up to that date, unless a note says why
     (warning).
 
-    Parameters
-    ----------
-    t : dict of str to LazyFrame
-        The tables by name; a missing table or column skips the check.
-    **_ : object
-        Options of other checks (``release_date``), ignored.
-
-    Returns
-    -------
-    list of LazyFrame
-        Finding rows (:data:`analytics.checkrows.FIELDS`).
 
     Examples
     --------
