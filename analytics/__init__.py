@@ -38,26 +38,25 @@ if TYPE_CHECKING:  # imported on first use by __getattr__
         tpp_density_scatter,
     )
     from analytics.charts import fleet_compute as fleet_compute_chart
-    from analytics.compute import (
-        classify,
-        fleet_compute,
-        h100e,
-        implied_mfu,
-        max_training_flop,
-        performance_density,
-        quarterly,
-        tpp,
-        training_days,
-    )
+    from analytics.compute import classify, performance_density, share_of_line, tpp
     from analytics.datasets import Diff, as_of, diff, load, scan
     from analytics.display import enable_charts, notebook_setup
+    from analytics.fleet import fleet_compute, h100e
     from analytics.publish import cut_release
     from analytics.quality import Result, validate_draft, validate_folder, validate_release
+    from analytics.quarterly import quarterly
     from analytics.reconciliation import reconcile, timeline
     from analytics.release import Release
     from analytics.report import render
     from analytics.schemas import validate_lazy
     from analytics.tables import read_folder, read_table
+    from analytics.training import (
+        implied_mfu,
+        max_training_flop,
+        run_mfu,
+        training_days,
+        training_days_grid,
+    )
     from analytics.uncertainty import fit_lognormal, sample, sum_intervals
 
 __all__ = [
@@ -101,13 +100,16 @@ __all__ = [
     "releases",
     "render",
     "resolve",
+    "run_mfu",
     "sample",
     "scan",
+    "share_of_line",
     "sum_intervals",
     "timeline",
     "tpp",
     "tpp_density_scatter",
     "training_days",
+    "training_days_grid",
     "validate_draft",
     "validate_folder",
     "validate_lazy",

@@ -16,7 +16,7 @@ import polars as pl
 
 from analytics.registry import latest_release, releases
 from analytics.release import Release, check_dataset
-from analytics.rules import period_end, row_key
+from analytics.rules import public_date, row_key
 
 __all__ = ["Diff", "as_of", "diff", "latest_release", "load", "public_date", "releases", "scan"]
 
@@ -86,15 +86,6 @@ def scan(name: str, release: str | Path = "latest") -> pl.LazyFrame:
 # --------------------------------------------------------------------------- snapshots
 def _as_date(value: str | dt.date) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
-
-
-def public_date() -> pl.Expr:
-    """When a source became public: the END of its published period, else accessed_date."""
-    pub = pl.col("published_date")
-    return (
-        pl.when(pub.is_null()).then(pl.col("accessed_date"))
-        .otherwise(period_end(pub, pl.col("date_precision")))
-    )
 
 
 def as_of(tables: dict[str, pl.DataFrame], date: str | dt.date) -> dict[str, pl.DataFrame]:

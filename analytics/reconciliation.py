@@ -5,6 +5,23 @@ Chinese import approval. :func:`reconcile` puts each approval next to the orders
 deliveries of the same buyers and chips; :func:`timeline` turns approvals into tidy
 events for charting. A group quantity (``quantity_scope = combined``) stays one row for
 the whole group: it is never split across buyers.
+
+:func:`reconcile` matching, in full:
+
+The buyer group of an approval is its ``entity_ids`` minus the vendors (every
+``vendor_id`` in ``shipments`` plus ``vendors``), kept whole: ``"alibaba;bytedance;
+tencent"``. A shipment record of type ``order``, ``purchase_intent`` or ``delivery``
+to a destination that names mainland China (``CN``, ``CN+HK``; never ``non_CN``: see
+:func:`analytics.rules.is_china_bound`) matches an approval when its chips are a
+non-empty subset of the approval's chips and either its named buyers are a
+non-empty subset of the group, or it names no buyer and the approval names none
+either. An aggregate delivery of zero units (no buyer named) also matches every
+group: zero to all Chinese buyers is zero to each group. Deliveries count only
+when their period ends on or after the approval date and their ``method`` is
+confirmed (``disclosed`` or ``reported``). A shipment quantity ``per_entity`` over
+several buyers counts once per buyer. Deliveries add up; orders and purchase
+intents restate demand, so for each buyer set only the largest figure of each kind
+counts before sets are added (every matched record id is still listed).
 """
 
 from __future__ import annotations
@@ -13,12 +30,20 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from analytics.compute import Frame, _lazy, _like, _with_missing
-from analytics.datasets import period_end
+from analytics.rules import (
+    Frame,
+    add_missing_columns,
+    as_lazy,
+    is_buyer_country,
+    is_china_bound,
+    like,
+    list_to_text,
+    period_end,
+)
+from analytics.vocab import CONFIRMED_METHODS, FORWARD_RECORD_TYPES, GRANTING_ACTIONS
 
+#: Jurisdiction of an approval -> the gate it decides.
 GATES = {"US": "us_export_licence", "CN": "cn_import_approval"}
-GRANTING_ACTIONS = ("approve", "conditional_approval", "permit")
-CONFIRMED_METHODS = ("disclosed", "reported")
 
 _STR_LIST = pl.List(pl.String)
 
@@ -40,9 +65,6 @@ def _ids(col: str, mask: pl.Expr) -> pl.Expr:
     return pl.col(col).filter(mask).explode().drop_nulls().unique().sort()
 
 
-BUYER_COUNTRIES = ("CN", "HK", "MO")
-
-
 def reconcile(
     approvals: Frame,
     shipments: Frame,
@@ -55,19 +77,7 @@ def reconcile(
 ) -> Frame:
     """One row per approval event: the gate, the quantity, and the matching shipments.
 
-    The buyer group of an approval is its ``entity_ids`` minus the vendors (every
-    ``vendor_id`` in ``shipments`` plus ``vendors``), kept whole: ``"alibaba;bytedance;
-    tencent"``. A shipment record of type ``order``, ``purchase_intent`` or ``delivery``
-    to a destination that includes ``CN`` matches an approval when its chips are a
-    non-empty subset of the approval's chips and either its named buyers are a
-    non-empty subset of the group, or it names no buyer and the approval names none
-    either. An aggregate delivery of zero units (no buyer named) also matches every
-    group: zero to all Chinese buyers is zero to each group. Deliveries count only
-    when their period ends on or after the approval date and their ``method`` is
-    confirmed (``disclosed`` or ``reported``). A shipment quantity ``per_entity`` over
-    several buyers counts once per buyer. Deliveries add up; orders and purchase
-    intents restate demand, so for each buyer set only the largest figure of each kind
-    counts before sets are added (every matched record id is still listed).
+    How buyers, chips and quantities match is set out in the module docstring.
 
     Parameters
     ----------
@@ -118,56 +128,82 @@ def reconcile(
     ...                            "headroom").row(0)
     ('alibaba;bytedance', 'cn_import_approval', 0, 400000)
     """
-    a, lazy = _lazy(approvals)
-    s, _ = _lazy(shipments)
-    a = _with_missing(
-        a,
-        {
-            "date_precision": pl.String,
-            "authority_ids": _STR_LIST,
-            "entity_ids": _STR_LIST,
-            "chip_ids": _STR_LIST,
-            "quantity_units": pl.Int64,
-            "quantity_qualifier": pl.String,
-            "quantity_scope": pl.String,
-            "status_as_reported": pl.String,
-            "source_ids": _STR_LIST,
-        },
-    )
-    s = _with_missing(
-        s,
-        {
-            "buyer_ids": _STR_LIST,
-            "chip_ids": _STR_LIST,
-            "quantity_scope": pl.String,
-            "units": pl.Int64,
-            "units_high": pl.Int64,
-            "method": pl.String,
-            "source_ids": _STR_LIST,
-            "vendor_id": pl.String,
-            "destination": pl.String,
-        },
-    )
-    vendor_list = (
-        pl.concat(
-            [
-                s.select(pl.col("vendor_id").cast(pl.String)),
-                pl.LazyFrame({"vendor_id": list(vendors)}, schema={"vendor_id": pl.String}),
-                *([] if chips is None else [_lazy(chips)[0].select(pl.col("vendor_id"))]),
-                *([] if entities is None else [
-                    _lazy(entities)[0]
-                    .filter(~pl.col("country").is_in(list(BUYER_COUNTRIES)))
-                    .select(pl.col("entity_id").alias("vendor_id"))
-                ]),
-            ]
+    a, lazy = as_lazy(approvals)
+    s, _ = as_lazy(shipments)
+    a = add_missing_columns(a, _APPROVAL_COLUMNS)
+    s = add_missing_columns(s, _SHIPMENT_COLUMNS)
+    sellers = _sellers(s, vendors, chips, entities)
+    apr = _approval_groups(a, actions, sellers)
+    matched = _matches(apr, _china_shipments(s), confirmed_methods)
+    out = _with_headroom(apr.join(_sides(matched), on="event_id", how="left"))
+    return like(out, lazy)
+
+
+_APPROVAL_COLUMNS = {
+    "date_precision": pl.String,
+    "authority_ids": _STR_LIST,
+    "entity_ids": _STR_LIST,
+    "chip_ids": _STR_LIST,
+    "quantity_units": pl.Int64,
+    "quantity_qualifier": pl.String,
+    "quantity_scope": pl.String,
+    "status_as_reported": pl.String,
+    "source_ids": _STR_LIST,
+}
+_SHIPMENT_COLUMNS = {
+    "buyer_ids": _STR_LIST,
+    "chip_ids": _STR_LIST,
+    "quantity_scope": pl.String,
+    "units": pl.Int64,
+    "units_high": pl.Int64,
+    "method": pl.String,
+    "source_ids": _STR_LIST,
+    "vendor_id": pl.String,
+    "destination": pl.String,
+}
+#: Columns of :func:`reconcile`, in order.
+RECONCILE_COLUMNS = (
+    "event_id", "date", "date_precision", "jurisdiction", "gate", "action", "authority_ids",
+    "buyer_group", "buyer_ids", "chip_group", "chip_ids", "approved_quantity",
+    "approved_qualifier", "approved_scope", "status_as_reported", "approval_source_ids",
+    "ordered_units", "order_record_ids", "order_source_ids", "intent_units",
+    "intent_record_ids", "intent_source_ids", "confirmed_delivered", "delivered_through",
+    "delivery_record_ids", "delivery_source_ids", "headroom", "headroom_qualifier",
+)
+_MATCHED_TYPES = ("order", "purchase_intent", "delivery")
+
+
+def _sellers(
+    s: pl.LazyFrame, vendors: Iterable[str], chips: Frame | None, entities: Frame | None
+) -> pl.LazyFrame:
+    """One row, column ``__vendors``: every entity id that is a seller, not a buyer."""
+    parts = [
+        s.select(pl.col("vendor_id").cast(pl.String)),
+        pl.LazyFrame({"vendor_id": list(vendors)}, schema={"vendor_id": pl.String}),
+    ]
+    if chips is not None:
+        parts.append(as_lazy(chips)[0].select(pl.col("vendor_id")))
+    if entities is not None:  # seated outside mainland China, Hong Kong and Macau
+        parts.append(
+            as_lazy(entities)[0]
+            .filter(~is_buyer_country("country"))
+            .select(pl.col("entity_id").alias("vendor_id"))
         )
+    return (
+        pl.concat(parts)
         .drop_nulls()
         .unique()
         .select(pl.col("vendor_id").sort().implode().alias("__vendors"))
     )
-    apr = (
+
+
+def _approval_groups(
+    a: pl.LazyFrame, actions: Iterable[str], sellers: pl.LazyFrame
+) -> pl.LazyFrame:
+    """The kept approvals with their buyer set, chip set, group names and gate."""
+    return (
         a.filter(pl.col("action").is_in(list(actions)))
-        .join(vendor_list, how="cross")
+        .join(sellers, how="cross")
         .with_columns(
             _sorted_set("entity_ids")
             .list.set_difference(pl.col("__vendors"))
@@ -176,25 +212,22 @@ def reconcile(
             _sorted_set("chip_ids").alias("chip_ids"),
         )
         .with_columns(
-            pl.when(pl.col("buyer_ids").list.len() > 0)
-            .then(pl.col("buyer_ids").list.join(";"))
-            .alias("buyer_group"),
-            pl.when(pl.col("chip_ids").list.len() > 0)
-            .then(pl.col("chip_ids").list.join(";"))
-            .alias("chip_group"),
+            list_to_text("buyer_ids", empty=None).alias("buyer_group"),
+            list_to_text("chip_ids", empty=None).alias("chip_group"),
             pl.col("jurisdiction")
             .replace_strict(GATES, default=None, return_dtype=pl.String)
             .alias("gate"),
         )
+        .drop("__vendors")
     )
 
+
+def _china_shipments(s: pl.LazyFrame) -> pl.LazyFrame:
+    """Orders, purchase intents and deliveries into China, with their counted quantity."""
     n_buyers = pl.col("s_buyers").list.len()
     per_entity = (pl.col("quantity_scope") == "per_entity") & (n_buyers > 1)
-    shp = (
-        s.filter(
-            pl.col("record_type").is_in(["order", "purchase_intent", "delivery"])
-            & pl.col("destination").str.contains("CN")
-        )
+    return (
+        s.filter(pl.col("record_type").is_in(_MATCHED_TYPES) & is_china_bound("destination"))
         .select(
             "record_id",
             "record_type",
@@ -212,7 +245,12 @@ def reconcile(
         )
     )
 
-    a_n = pl.col("buyer_ids").list.len()
+
+def _matches(
+    apr: pl.LazyFrame, shp: pl.LazyFrame, confirmed_methods: Iterable[str]
+) -> pl.LazyFrame:
+    """Every (approval, shipment) pair that matches; restated demand keeps its largest."""
+    n_buyers, a_n = pl.col("s_buyers").list.len(), pl.col("buyer_ids").list.len()
     zero_aggregate = (
         (pl.col("record_type") == "delivery")
         & (n_buyers == 0)
@@ -225,45 +263,52 @@ def reconcile(
         | zero_aggregate
     )
     chips_match = (pl.col("s_chips").list.len() > 0) & _subset("s_chips", "chip_ids")
-    is_delivery = pl.col("record_type") == "delivery"
-    delivery_ok = ~is_delivery | (
+    delivery_ok = (pl.col("record_type") != "delivery") | (
         (pl.col("period_end") >= pl.col("date")) & pl.col("method").is_in(list(confirmed_methods))
     )
-    matched = (
+    demand = pl.col("record_type").is_in(FORWARD_RECORD_TYPES)
+    restated = demand & (
+        pl.col("qty") < pl.col("qty").max().over("event_id", "record_type", "s_buyers")
+    )
+    return (
         apr.select("event_id", "date", "buyer_ids", "chip_ids")
         .join(shp, how="cross")
         .filter(chips_match & buyers_match & delivery_ok)
-    )
-    order, intent = pl.col("record_type") == "order", pl.col("record_type") == "purchase_intent"
-    # orders and intents restate demand: keep the largest figure per (record type, buyer set)
-    demand = (order | intent) & (
-        pl.col("qty") < pl.col("qty").max().over("event_id", "record_type", "s_buyers")
-    )
-    matched = matched.with_columns(
-        pl.when(demand).then(pl.lit(None, dtype=pl.Int64)).otherwise(pl.col("qty")).alias("qty")
-    )
-    sides = matched.group_by("event_id").agg(
-        _sum_or_null(pl.col("qty").filter(order)).alias("ordered_units"),
-        pl.col("record_id").filter(order).sort().alias("order_record_ids"),
-        _ids("s_sources", order).alias("order_source_ids"),
-        _sum_or_null(pl.col("qty").filter(intent)).alias("intent_units"),
-        pl.col("record_id").filter(intent).sort().alias("intent_record_ids"),
-        _ids("s_sources", intent).alias("intent_source_ids"),
-        _sum_or_null(pl.col("qty").filter(is_delivery)).alias("confirmed_delivered"),
-        pl.col("period_end")
-        .filter(is_delivery & pl.col("qty").is_not_null())
-        .max()
-        .alias("delivered_through"),
-        pl.col("record_id").filter(is_delivery).sort().alias("delivery_record_ids"),
-        _ids("s_sources", is_delivery).alias("delivery_source_ids"),
+        .with_columns(
+            pl.when(restated)
+            .then(pl.lit(None, dtype=pl.Int64))
+            .otherwise(pl.col("qty"))
+            .alias("qty")
+        )
     )
 
+
+def _sides(matched: pl.LazyFrame) -> pl.LazyFrame:
+    """Per approval: ordered, intended and delivered quantities with their records."""
+    kinds = {"order": "order", "intent": "purchase_intent", "delivery": "delivery"}
+    units = {"order": "ordered_units", "intent": "intent_units", "delivery": "confirmed_delivered"}
+    aggs = []
+    for name, record_type in kinds.items():
+        mask = pl.col("record_type") == record_type
+        aggs += [
+            _sum_or_null(pl.col("qty").filter(mask)).alias(units[name]),
+            pl.col("record_id").filter(mask).sort().alias(f"{name}_record_ids"),
+            _ids("s_sources", mask).alias(f"{name}_source_ids"),
+        ]
+    delivered = (pl.col("record_type") == "delivery") & pl.col("qty").is_not_null()
+    aggs.append(pl.col("period_end").filter(delivered).max().alias("delivered_through"))
+    return matched.group_by("event_id").agg(aggs)
+
+
+def _with_headroom(joined: pl.LazyFrame) -> pl.LazyFrame:
+    """Rename the approval's quantity columns, fill empty id lists, add the headroom."""
     comparable = (pl.col("approved_scope") == "combined") | (pl.col("buyer_ids").list.len() == 1)
     headroom = pl.when(comparable).then(pl.col("approved_quantity") - pl.col("confirmed_delivered"))
     empty = pl.lit([], dtype=_STR_LIST)
-    out = (
-        apr.join(sides, on="event_id", how="left")
-        .rename(
+    kinds, ids = ("order", "intent", "delivery"), ("record", "source")
+    id_lists = [f"{k}_{x}_ids" for k in kinds for x in ids]
+    return (
+        joined.rename(
             {
                 "quantity_units": "approved_quantity",
                 "quantity_qualifier": "approved_qualifier",
@@ -271,56 +316,16 @@ def reconcile(
                 "source_ids": "approval_source_ids",
             }
         )
-        .with_columns(
-            pl.col(c).fill_null(empty)
-            for c in (
-                "order_record_ids",
-                "order_source_ids",
-                "intent_record_ids",
-                "intent_source_ids",
-                "delivery_record_ids",
-                "delivery_source_ids",
-            )
-        )
+        .with_columns(pl.col(c).fill_null(empty) for c in id_lists)
         .with_columns(headroom.alias("headroom"))
         .with_columns(
             pl.when(pl.col("headroom").is_not_null())
             .then(pl.col("approved_qualifier"))
             .alias("headroom_qualifier")
         )
-        .select(
-            "event_id",
-            "date",
-            "date_precision",
-            "jurisdiction",
-            "gate",
-            "action",
-            "authority_ids",
-            "buyer_group",
-            "buyer_ids",
-            "chip_group",
-            "chip_ids",
-            "approved_quantity",
-            "approved_qualifier",
-            "approved_scope",
-            "status_as_reported",
-            "approval_source_ids",
-            "ordered_units",
-            "order_record_ids",
-            "order_source_ids",
-            "intent_units",
-            "intent_record_ids",
-            "intent_source_ids",
-            "confirmed_delivered",
-            "delivered_through",
-            "delivery_record_ids",
-            "delivery_source_ids",
-            "headroom",
-            "headroom_qualifier",
-        )
+        .select(RECONCILE_COLUMNS)
         .sort("buyer_group", "chip_group", "date", "event_id", nulls_last=True)
     )
-    return _like(out, lazy)
 
 
 def timeline(approvals: Frame) -> Frame:
@@ -329,6 +334,11 @@ def timeline(approvals: Frame) -> Frame:
     ``date_end`` is the last day of the precision period (the date itself for ``day``,
     the month's, quarter's or year's last day otherwise). List columns become
     ``;``-joined strings so that charts and tooltips show them as text.
+
+    Parameters
+    ----------
+    approvals : DataFrame or LazyFrame
+        ``approvals`` rows.
 
     Returns
     -------
@@ -347,59 +357,37 @@ def timeline(approvals: Frame) -> Frame:
     >>> timeline(apr).select("date_end", "label", "source_ids").row(0)
     (datetime.date(2026, 2, 28), 'approve: h200', 'src-a;src-b')
     """
-    a, lazy = _lazy(approvals)
-    a = _with_missing(
-        a,
-        {
-            "date_precision": pl.String,
-            "chip_ids": _STR_LIST,
-            "entity_ids": _STR_LIST,
-            "subject_other": _STR_LIST,
-            "quantity_units": pl.Int64,
-            "quantity_qualifier": pl.String,
-            "quantity_scope": pl.String,
-            "status_as_reported": pl.String,
-            "summary": pl.String,
-            "source_ids": _STR_LIST,
-        },
-    )
-    end = period_end(pl.col("date"), pl.col("date_precision"))
-
-    def joined(col: str) -> pl.Expr:
-        return pl.col(col).fill_null([]).list.sort().list.join(";")
-
+    a, lazy = as_lazy(approvals)
+    a = add_missing_columns(a, _TIMELINE_INPUT)
     what = pl.when(pl.col("chips") != "").then(pl.col("chips")).otherwise(pl.col("subjects"))
     out = (
         a.with_columns(
-            end.alias("date_end"),
-            joined("chip_ids").alias("chips"),
-            joined("entity_ids").alias("entities"),
-            joined("subject_other").alias("subjects"),
-            joined("source_ids").alias("source_ids"),
+            period_end("date", "date_precision").alias("date_end"),
+            list_to_text("chip_ids", sort=True).alias("chips"),
+            list_to_text("entity_ids", sort=True).alias("entities"),
+            list_to_text("subject_other", sort=True).alias("subjects"),
+            list_to_text("source_ids", sort=True).alias("source_ids"),
         )
         .with_columns(
             pl.concat_str(pl.col("action"), pl.lit(": "), what.str.replace_all(";", ", ")).alias(
                 "label"
             )
         )
-        .select(
-            "event_id",
-            "date",
-            "date_precision",
-            "date_end",
-            "jurisdiction",
-            "action",
-            "label",
-            "chips",
-            "entities",
-            "subjects",
-            "quantity_units",
-            "quantity_qualifier",
-            "quantity_scope",
-            "status_as_reported",
-            "summary",
-            "source_ids",
-        )
+        .select(TIMELINE_COLUMNS)
         .sort("date", "jurisdiction", "event_id", nulls_last=True)
     )
-    return _like(out, lazy)
+    return like(out, lazy)
+
+
+_TIMELINE_INPUT = {
+    **{c: _STR_LIST for c in ("chip_ids", "entity_ids", "subject_other", "source_ids")},
+    **{c: _APPROVAL_COLUMNS[c] for c in ("date_precision", "quantity_units")},
+    **{c: pl.String for c in ("quantity_qualifier", "quantity_scope", "status_as_reported")},
+    "summary": pl.String,
+}
+#: Columns of :func:`timeline`, in order.
+TIMELINE_COLUMNS = (
+    "event_id", "date", "date_precision", "date_end", "jurisdiction", "action", "label",
+    "chips", "entities", "subjects", "quantity_units", "quantity_qualifier", "quantity_scope",
+    "status_as_reported", "summary", "source_ids",
+)

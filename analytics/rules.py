@@ -3,7 +3,9 @@
 What counts as a delivery into China, which approval actions grant, how licence policies
 rank, the TPP formula, the period a dated row covers, a row's key, how a list becomes
 text: every module imports these instead of restating them. This is the bottom floor of
-the package: it imports only polars and :mod:`analytics.vocab`.
+the package: it imports only polars, :mod:`analytics.vocab` and the frame helpers of
+:mod:`analytics.frames` (re-exported here: list-to-text, missing columns, triplet
+columns, dtype words, lazy in and out).
 
 >>> import polars as pl
 >>> shp = pl.DataFrame({"destination": ["CN", "CN+HK", "non_CN"]})
@@ -13,11 +15,19 @@ the package: it imports only polars and :mod:`analytics.vocab`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
 
+from analytics.frames import LIST_SEPARATOR as LIST_SEPARATOR  # frame helpers, re-exported
+from analytics.frames import TRIPLET_SUFFIXES as TRIPLET_SUFFIXES
+from analytics.frames import Frame as Frame
+from analytics.frames import add_missing_columns as add_missing_columns
+from analytics.frames import as_lazy as as_lazy
+from analytics.frames import dtype_word as dtype_word
+from analytics.frames import like as like
+from analytics.frames import list_to_text as list_to_text
+from analytics.frames import triplet_columns as triplet_columns
 from analytics.vocab import (
     BUYER_COUNTRIES,
     DATE_PRECISION,
@@ -27,16 +37,10 @@ from analytics.vocab import (
     PRIMARY_KEYS,
 )
 
-Frame = pl.DataFrame | pl.LazyFrame
-
 #: ISO code of mainland China.
 CHINA = "CN"
 #: A destination names China when ``CN`` is one of its ``+``-joined codes.
 CHINA_BOUND = r"(^|\+)CN(\+|$)"
-#: Separator of list items written as text (CSV cells, labels, group names).
-LIST_SEPARATOR = ";"
-#: Suffixes of an uncertainty triplet: 5th percentile, central figure, 95th percentile.
-TRIPLET_SUFFIXES = ("_low", "", "_high")
 #: Characters that make a spreadsheet run a cell as a formula when it starts with one.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: The same as a regular expression anchored at the start of a cell.
@@ -319,6 +323,33 @@ def period_end(date: str | pl.Expr, precision: str | pl.Expr) -> pl.Expr:
     )
 
 
+def public_date() -> pl.Expr:
+    """When a source became public: the end of its published period, else ``accessed_date``.
+
+    A release holds a source only from this date (``sources`` columns
+    ``published_date``, ``date_precision``, ``accessed_date``).
+
+    Returns
+    -------
+    Expr
+        Date.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> src = pl.DataFrame({"published_date": [dt.date(2026, 1, 1), None],
+    ...     "date_precision": ["month", "undated"], "accessed_date": [dt.date(2026, 11, 29)] * 2})
+    >>> src.select(public_date()).to_series().to_list()
+    [datetime.date(2026, 1, 31), datetime.date(2026, 11, 29)]
+    """
+    pub = pl.col("published_date")
+    return (
+        pl.when(pub.is_null())
+        .then(pl.col("accessed_date"))
+        .otherwise(period_end(pub, pl.col("date_precision")))
+    )
+
+
 def precision_rank(precision: str | pl.Expr) -> pl.Expr:
     """Rank of a date precision, higher for coarser (day 0 ... year 3); null when unknown.
 
@@ -382,41 +413,6 @@ def row_key(name: str, names: Any = None) -> pl.Expr:
     return pl.format("row {}", pl.int_range(pl.len()) + 1).alias("key")
 
 
-def list_to_text(col: str | pl.Expr, *, sort: bool = False, empty: str | None = "") -> pl.Expr:
-    """A list column as ``;``-joined text; an empty or null list becomes ``empty``.
-
-    Parameters
-    ----------
-    col : str or Expr
-        A ``list[str]`` column.
-    sort : bool
-        Sort the items first.
-    empty : str or None
-        Text of an empty or null list (``None`` for null, as in a CSV cell).
-
-    Returns
-    -------
-    Expr
-        ``String``, named like ``col``.
-
-    Examples
-    --------
-    >>> import polars as pl
-    >>> df = pl.DataFrame({"ids": [["b", "a"], []]})
-    >>> df.select(list_to_text("ids", sort=True))["ids"].to_list()
-    ['a;b', '']
-    >>> df.select(list_to_text("ids", empty=None))["ids"].to_list()
-    ['b;a', None]
-    """
-    c = _col(col)
-    items = c.list.sort() if sort else c
-    return (
-        pl.when(c.list.len() > 0)
-        .then(items.list.join(LIST_SEPARATOR))
-        .otherwise(pl.lit(empty, dtype=pl.String))
-    )
-
-
 def starts_like_formula(text: str | pl.Expr) -> pl.Expr:
     """True where a text cell starts with a character of :data:`FORMULA_START`.
 
@@ -440,130 +436,3 @@ def starts_like_formula(text: str | pl.Expr) -> pl.Expr:
     return _col(text).str.contains(FORMULA)
 
 
-def dtype_word(dtype: Any) -> str:
-    """A polars dtype in plain words (the Frictionless type names, and ``list``).
-
-    Parameters
-    ----------
-    dtype : polars DataType (class or instance)
-
-    Returns
-    -------
-    str
-        ``string``, ``integer``, ``number``, ``date``, ``datetime``, ``boolean`` or
-        ``list``; else the dtype's own name.
-
-    Examples
-    --------
-    >>> import polars as pl
-    >>> [dtype_word(t) for t in (pl.String, pl.Int64, pl.Float64, pl.Date, pl.List(pl.String))]
-    ['string', 'integer', 'number', 'date', 'list']
-    """
-    if isinstance(dtype, pl.List) or dtype == pl.List:
-        return "list"
-    if dtype == pl.String:
-        return "string"
-    if dtype == pl.Boolean:
-        return "boolean"
-    if dtype == pl.Date:
-        return "date"
-    if dtype == pl.Datetime:
-        return "datetime"
-    if dtype.is_integer():
-        return "integer"
-    if dtype.is_float():
-        return "number"
-    return str(dtype)
-
-
-# --------------------------------------------------------------------------- frames
-def as_lazy(frame: Frame) -> tuple[pl.LazyFrame, bool]:
-    """The frame as a LazyFrame, and whether the caller gave a LazyFrame.
-
-    Parameters
-    ----------
-    frame : DataFrame or LazyFrame
-
-    Returns
-    -------
-    tuple
-        ``(lazy_frame, was_lazy)``; pass ``was_lazy`` to :func:`like`.
-
-    Examples
-    --------
-    >>> import polars as pl
-    >>> lf, lazy = as_lazy(pl.DataFrame({"a": [1]}))
-    >>> type(lf).__name__, lazy
-    ('LazyFrame', False)
-    """
-    if isinstance(frame, pl.LazyFrame):
-        return frame, True
-    if isinstance(frame, pl.DataFrame):
-        return frame.lazy(), False
-    raise TypeError(f"expected a polars DataFrame or LazyFrame, got {type(frame).__name__}")
-
-
-def like(lf: pl.LazyFrame, lazy: bool) -> Frame:
-    """``lf`` as the kind the caller gave: itself when ``lazy``, else collected.
-
-    Parameters
-    ----------
-    lf : LazyFrame
-    lazy : bool
-
-    Returns
-    -------
-    DataFrame or LazyFrame
-
-    Examples
-    --------
-    >>> import polars as pl
-    >>> like(pl.LazyFrame({"a": [1]}), False).shape
-    (1, 1)
-    """
-    return lf if lazy else lf.collect()
-
-
-def add_missing_columns(lf: Frame, cols: Mapping[str, Any]) -> Frame:
-    """Add each column of ``cols`` (name -> dtype) that ``lf`` lacks, as nulls.
-
-    Parameters
-    ----------
-    lf : DataFrame or LazyFrame
-    cols : mapping of str to polars DataType
-
-    Returns
-    -------
-    DataFrame or LazyFrame
-        The same kind, with every column of ``cols``.
-
-    Examples
-    --------
-    >>> import polars as pl
-    >>> add_missing_columns(pl.DataFrame({"a": [1]}), {"a": pl.Int64, "b": pl.String}).columns
-    ['a', 'b']
-    """
-    have = lf.collect_schema().names()
-    missing = [pl.lit(None, dtype=t).alias(c) for c, t in cols.items() if c not in have]
-    return lf.with_columns(missing) if missing else lf
-
-
-def triplet_columns(stem: str) -> tuple[str, str, str]:
-    """The columns of an uncertainty triplet: 5th percentile, central, 95th percentile.
-
-    Parameters
-    ----------
-    stem : str
-        E.g. ``units`` or ``chip_count``.
-
-    Returns
-    -------
-    tuple of str
-
-    Examples
-    --------
-    >>> triplet_columns("units")
-    ('units_low', 'units', 'units_high')
-    """
-    low, central, high = (f"{stem}{s}" for s in TRIPLET_SUFFIXES)
-    return low, central, high

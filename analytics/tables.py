@@ -84,7 +84,7 @@ def read_table(path: Path | str, name: str) -> tuple[pl.DataFrame | None, list[F
         findings.append(Finding("warning", name, "line 1", "", "column_order", ",".join(header),
                                 "columns are not in schema order: " + ",".join(expected)))
     frame, coerce_findings = _coerce(frame, name, lines)
-    missing = [c for c in expected if c not in header]
+    missing = [c for c in expected if c not in header and c not in schemas.optional_columns(name)]
     extra = [c for c in header if c not in expected]
     if missing or extra:  # pandera cannot coerce a frame with missing columns: say it here
         findings += coerce_findings

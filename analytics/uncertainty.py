@@ -9,7 +9,7 @@ so a run with the same seed and rows reproduces exactly.
 
 from __future__ import annotations
 
-import time
+import math
 from typing import Any
 
 import polars as pl
@@ -44,6 +44,16 @@ def fit_lognormal(low: Any, central: Any, high: Any) -> tuple[Any, Any]:
     Missing values are ``nan`` (or ``None``). Negative values or ``low > central``,
     ``central > high``, ``low > high`` raise ``ValueError``.
 
+    Parameters
+    ----------
+    low, central, high : array-like of float
+        5th, 50th and 95th percentiles; broadcast against each other.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(mu, sigma)``, one value per triplet.
+
     Examples
     --------
     >>> mu, sigma = fit_lognormal([10.0], [100.0], [1000.0])
@@ -56,29 +66,60 @@ def fit_lognormal(low: Any, central: Any, high: Any) -> tuple[Any, Any]:
     lo, c, hi = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (low, central, high)))
     lo, c, hi = (np.atleast_1d(v).astype(float, copy=True) for v in (lo, c, hi))
     _check(lo, c, hi)
-    has_lo, has_c, has_hi = ~np.isnan(lo), ~np.isnan(c), ~np.isnan(hi)
+    cols = {k: pl.Series(k, v, nan_to_null=True) for k, v in zip("lch", (lo, c, hi), strict=True)}
+    mu, sigma = lognormal_params(pl.col("l"), pl.col("c"), pl.col("h"))
+    fit = pl.DataFrame(cols).select(mu.alias("mu"), sigma.alias("sigma"))
+    return (
+        fit.get_column("mu").to_numpy().astype(float),
+        fit.get_column("sigma").to_numpy().astype(float),
+    )
 
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # central known: mu = ln c, sigma from the wider usable side
-        up = np.where(has_hi & (c > 0), np.log(hi / c), np.nan)
-        down = np.where(has_lo & (lo > 0) & (c > 0), np.log(c / lo), np.nan)
-        side = np.fmax(up, down)
-        sigma_c = np.where(np.isnan(side), 0.0, side) / Z95
-        mu_c = np.log(c)  # 0 -> -inf: a point at zero
 
-        # central missing, both bounds: log midpoint (low > 0) or high/2 (low == 0)
-        mu_b = np.where(lo > 0, 0.5 * (np.log(lo) + np.log(hi)), np.log(hi / 2.0))
-        sigma_b = np.where(lo > 0, np.log(hi / lo) / (2.0 * Z95), np.log(2.0) / Z95)
-        sigma_b = np.where(hi > 0, sigma_b, 0.0)  # 0, 0 -> point at zero
+def lognormal_params(low: pl.Expr, central: pl.Expr, high: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """The lognormal fit of :func:`fit_lognormal` as polars expressions ``(mu, sigma)``.
 
-        # a lone bound is a point at that bound
-        lone = np.where(has_lo, lo, hi)
-        mu_1 = np.log(lone)
+    The one definition of the fit: :func:`fit_lognormal` evaluates it on arrays and
+    :func:`analytics.quarterly.quarterly` inside its aggregation. Nulls are missing
+    values; the triplet is not checked here (see :func:`fit_lognormal`).
 
+    Parameters
+    ----------
+    low, central, high : Expr
+        ``Float64`` expressions of the 5th, 50th and 95th percentile.
+
+    Returns
+    -------
+    tuple of Expr
+        ``mu`` and ``sigma`` of ``ln X``; both null when all three are null.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> mu, sigma = lognormal_params(pl.col("lo"), pl.col("c"), pl.col("hi"))
+    >>> df = pl.DataFrame({"lo": [40.0, None], "c": [None, 7.0], "hi": [160.0, None]})
+    >>> [round(v, 4) for v in df.select(sigma.alias("s"))["s"]]
+    [0.4214, 0.0]
+    """
+    lo, c, hi = low, central, high
+    has_lo, has_c, has_hi = lo.is_not_null(), c.is_not_null(), hi.is_not_null()
+    # central known: mu = ln c, sigma from the wider usable side (0 -> -inf: a point at zero)
+    up = pl.when(has_hi & (c > 0)).then((hi / c).log())
+    down = pl.when(has_lo & (lo > 0) & (c > 0)).then((c / lo).log())
+    sigma_c = pl.max_horizontal(up, down).fill_null(0.0) / Z95
+    # central missing, both bounds: log midpoint (low > 0) or high / 2 (low == 0)
+    mu_b = pl.when(lo > 0).then((lo.log() + hi.log()) / 2).otherwise((hi / 2).log())
+    sigma_b = (
+        pl.when(hi <= 0)
+        .then(0.0)
+        .when(lo > 0)
+        .then((hi / lo).log() / (2 * Z95))
+        .otherwise(math.log(2.0) / Z95)
+    )
     both = ~has_c & has_lo & has_hi
-    one = ~has_c & (has_lo ^ has_hi)
-    mu = np.select([has_c, both, one], [mu_c, mu_b, mu_1], default=np.nan)
-    sigma = np.select([has_c, both, one], [sigma_c, sigma_b, 0.0], default=np.nan)
+    one = ~has_c & (has_lo ^ has_hi)  # a lone bound is a point at that bound
+    lone = pl.coalesce(lo, hi).log()
+    mu = pl.when(has_c).then(c.log()).when(both).then(mu_b).when(one).then(lone)
+    sigma = pl.when(has_c).then(sigma_c).when(both).then(sigma_b).when(one).then(0.0)
     return mu, sigma
 
 
@@ -135,6 +176,15 @@ def sample(df: pl.DataFrame | pl.LazyFrame, stem: str, *, n: int = 10_000, seed:
     Rows keep the frame's order (sort a LazyFrame first: the streaming engine does not
     promise an order). Absent columns count as missing; an all-missing row gives ``nan``.
 
+    Parameters
+    ----------
+    df : DataFrame or LazyFrame
+        Rows with any of ``{stem}_low``, ``{stem}``, ``{stem}_high``.
+    stem : str
+        The triplet, e.g. ``"units"``.
+    n, seed : int
+        Draws per row and generator seed.
+
     Returns
     -------
     numpy.ndarray
@@ -170,11 +220,21 @@ def sum_intervals(
 ) -> pl.DataFrame:
     """5th, 50th and 95th percentile of the sum of independent uncertain items.
 
-    Samples each row's fitted lognormal (see :func:`fit_lognormal`), adds the samples
-    (per group of ``by`` when given) and takes percentiles of the sums; percentiles are
-    never added. Rows are put in a canonical order (``by``, then the triplet) before
-    sampling, so the result does not depend on the input's row order. All-missing rows
-    are left out of the sum and counted in ``n_missing``.
+    Samples each row's fitted lognormal (:func:`fit_lognormal`), adds the samples per
+    group and takes percentiles of the sums (never adding percentiles). Rows are sorted
+    (``by``, then the triplet) before sampling, so the input's row order does not
+    matter. All-missing rows are left out and counted in ``n_missing``.
+
+    Parameters
+    ----------
+    df : DataFrame or LazyFrame
+        Rows with the ``by`` columns and any of ``{stem}_low``, ``{stem}``, ``{stem}_high``.
+    stem : str
+        The triplet, e.g. ``"units"``.
+    by : str or list of str, optional
+        Group columns; one total when ``None``.
+    n, seed : int
+        Draws per row and generator seed.
 
     Returns
     -------
@@ -229,8 +289,7 @@ def sum_intervals(
     if not keys:
         return stats
     head = tab.select(*keys, "__group").unique("__group", keep="first").sort("__group")
-    out = pl.concat([head.drop("__group"), stats], how="horizontal")
-    return out.sort(keys, nulls_last=True) if keys else out
+    return pl.concat([head.drop("__group"), stats], how="horizontal").sort(keys, nulls_last=True)
 
 
 def _percentiles(totals: Any, keep: Any) -> Any:
@@ -275,60 +334,3 @@ def _sum_draws(
         starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
         totals[g[starts]] += np.add.reduceat(block, starts, axis=0)
     return totals
-
-
-def numpy_sum_percentiles(
-    low: Any, central: Any, high: Any, *, n: int = 10_000, seed: int = 0
-) -> Any:
-    """Plain numpy reference of :func:`sum_intervals` without groups (for benchmarks).
-
-    Same fit, same generator stream; returns the 5th, 50th and 95th percentile of the sum.
-
-    Examples
-    --------
-    >>> [float(v) for v in numpy_sum_percentiles([1.0], [1.0], [1.0], n=10)]
-    [1.0, 1.0, 1.0]
-    """
-    np = _np()
-    mu, sigma = fit_lognormal(low, central, high)
-    rng = np.random.default_rng(seed)
-    draws = np.exp(mu[:, None] + sigma[:, None] * rng.standard_normal((mu.shape[0], n)))
-    return np.percentile(draws.sum(axis=0), PERCENTILES)
-
-
-def benchmark_sum_intervals(
-    rows: int = 1_000, n: int = 10_000, *, repeat: int = 3, seed: int = 0
-) -> dict[str, float]:
-    """Time :func:`sum_intervals` against :func:`numpy_sum_percentiles` on random triplets.
-
-    The triplets are synthetic (lognormal centrals, ranges of x0.5 to x2), made only to
-    time the code. Returns the best-of-``repeat`` seconds of each and their ratio.
-
-    Examples
-    --------
-    >>> sorted(benchmark_sum_intervals(10, 100, repeat=1))
-    ['numpy_s', 'ratio', 'rows', 'samples', 'sum_intervals_s']
-    """
-    np = _np()
-    rng = np.random.default_rng(seed)
-    central = rng.lognormal(8.0, 1.0, rows)
-    df = pl.DataFrame({"x_low": central * 0.5, "x": central, "x_high": central * 2.0})
-    lo, c, hi = (df.get_column(k).to_numpy() for k in ("x_low", "x", "x_high"))
-
-    def best(f: Any) -> float:
-        times = []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            f()
-            times.append(time.perf_counter() - t0)
-        return min(times)
-
-    t_ours = best(lambda: sum_intervals(df, "x", n=n, seed=seed))
-    t_np = best(lambda: numpy_sum_percentiles(lo, c, hi, n=n, seed=seed))
-    return {
-        "rows": float(rows),
-        "samples": float(n),
-        "sum_intervals_s": t_ours,
-        "numpy_s": t_np,
-        "ratio": t_ours / t_np,
-    }

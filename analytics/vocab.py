@@ -26,7 +26,11 @@ SOURCE_TYPES = (
 )
 ENTITY_KINDS = ("company", "lab", "regulator", "government", "industry_body", "research_institute")
 VALUE_BASIS = ("vendor_spec", "third_party", "derived")
-QUANTITY_QUALIFIERS = ("exact", "at_least", "at_most", "approx")
+#: How exact a figure is; ``approx`` is the older spelling of ``about``, still valid in
+#: releases cut before ``about`` existed.
+QUANTITY_QUALIFIERS = ("exact", "about", "at_least", "at_most", "range", "approx")
+#: Older qualifier spellings -> the current word.
+QUALIFIER_SPELLINGS = {"approx": "about"}
 QUANTITY_SCOPES = ("per_entity", "combined")
 APPROVAL_ACTIONS = (
     "approve",
@@ -79,7 +83,14 @@ FORWARD_RECORD_TYPES = ("order", "purchase_intent")
 METHODS = ("disclosed", "reported", "estimated", "alleged", "derived")
 #: Delivery methods that count as confirmed.
 CONFIRMED_METHODS = ("disclosed", "reported")
-LAB_SUBJECTS = ("holdings", "cluster", "training_run")
+#: What a lab_compute row counts: a stock, one cluster, one run, a purchase (a flow of
+#: chips bought) or a budget (money set aside for compute).
+LAB_SUBJECTS = ("holdings", "cluster", "training_run", "purchase", "budget")
+#: How an evidence row supports its figure: stated by the quote, derived from other
+#: figures, or assumed.
+EVIDENCE_BASIS = ("stated", "derived", "assumed")
+EVIDENCE_ID = r"^EV-[A-Z0-9]+-\d{4}$"
+LAB_COMPUTE_ID = r"^LC-\d{3,}$"
 #: Destination words besides ISO codes joined by ``+`` (``CN``, ``CN+HK``).
 DESTINATION_WORDS = ("non_CN", "unknown")
 #: Seats of a Chinese buyer: mainland China, Hong Kong and Macau.
@@ -95,6 +106,9 @@ URL = r"^https?://\S+$"
 FACT_TABLES = ("chips", "control_rules", "approvals", "shipments", "lab_compute")
 DATASETS = ("sources", "entities", *FACT_TABLES)
 
+#: Datasets that releases may lack: a reader treats an absent file as an empty table.
+OPTIONAL_DATASETS = ("evidence",)
+
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "sources": ("source_id",),
     "entities": ("entity_id",),
@@ -103,6 +117,7 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "approvals": ("event_id",),
     "shipments": ("record_id",),
     "lab_compute": ("record_id",),
+    "evidence": ("evidence_id",),
 }
 
 
@@ -134,5 +149,6 @@ FOREIGN_KEYS: tuple[ForeignKey, ...] = (
     ForeignKey("lab_compute", "lab_id", "entities", "entity_id"),
     ForeignKey("lab_compute", "chip_id", "chips", "chip_id"),
     ForeignKey("lab_compute", "source_ids", "sources", "source_id", many=True),
+    ForeignKey("evidence", "source_id", "sources", "source_id"),
 )
 

@@ -2,7 +2,7 @@
 
 Imports everything first and records the resident memory reached by then, then loads
 the ledger, validates it (contracts slice by slice, then consistency) and aggregates it
-(``compute.quarterly``, closed form); with ``--streaming`` it never loads the ledger but
+(``analytics.quarterly``, closed form); with ``--streaming`` it never loads the ledger but
 runs the same on LazyFrames over the Parquet parts, and prints one JSON line with its own peak
 resident memory (``VmHWM``, which sees polars' native allocations that ``tracemalloc``
 cannot).
@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     import pandera.polars  # noqa: F401
     import polars as pl
 
-    from analytics import compute, consistency
+    from analytics import consistency
+    from analytics.quarterly import quarterly as quarterly_of
     from benchmarks import api, ledger
     baseline = _rss()
     out: dict = {"baseline_bytes": baseline}
@@ -84,10 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         out["consistency_s"] = time.perf_counter() - t
         out["findings"] = len(findings) + frame.height
         t = time.perf_counter()
-        agg = compute.quarterly(shp).collect(engine="streaming")
+        agg = quarterly_of(shp).collect(engine="streaming")
         out["aggregate_s"] = time.perf_counter() - t
         out["groups"] = agg.height
-        out["aggregate"] = "compute.quarterly(LazyFrame, method='moments'), streaming engine"
+        out["aggregate"] = "quarterly(LazyFrame, method='moments'), streaming engine"
     out["wall_s"] = time.perf_counter() - t0
     out["peak_self_bytes"] = _rss()
     print(json.dumps(out))

@@ -6,8 +6,9 @@ from datetime import date
 
 import polars as pl
 
-from analytics import compute, quality, schemas, uncertainty
+from analytics import quality, schemas, uncertainty
 from analytics.consistency import check
+from analytics.quarterly import quarterly as quarterly_of
 from analytics.registry import latest_release
 from analytics.release import Release
 
@@ -37,9 +38,9 @@ def validate(tables: dict[str, pl.DataFrame]) -> list:
 
 def quarterly(shipments: pl.DataFrame | pl.LazyFrame, *, method: str = "moments", n: int = 100,
               seed: int = 0) -> tuple:
-    """``analytics.compute.quarterly`` by buyer group and chip group, and a note on how."""
-    out = compute.quarterly(shipments, method=method, n=n, seed=seed)
-    how = f"compute.quarterly(method={method!r}" + (f", n={n})" if method == "sample" else ")")
+    """``analytics.quarterly`` by buyer group and chip group, and a note on how."""
+    out = quarterly_of(shipments, method=method, n=n, seed=seed)
+    how = f"quarterly(method={method!r}" + (f", n={n})" if method == "sample" else ")")
     return out, how
 
 

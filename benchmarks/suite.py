@@ -158,7 +158,7 @@ def bench_release(cfg: Config, res: Results) -> None:
 def bench_aggregate(cfg: Config, res: Results) -> None:
     """Quarterly aggregation by buyer and chip with intervals; and the pandas pipeline.
 
-    The ratios use ``compute.quarterly(method="moments")``, the closed form for big data,
+    The ratios use ``quarterly(method="moments")``, the closed form for big data,
     against the same closed form written by hand in polars and in pandas. The Monte Carlo
     variant (``method="sample"``) against hand-written polars + numpy is printed as
     timings, for information, up to ``pandas_max_rows``.

@@ -23,12 +23,12 @@ import polars as pl
 from IPython.display import display
 
 import analytics
-from analytics import charts, compute
+from analytics import charts
 
 analytics.notebook_setup()
 chips = analytics.load("chips", release=release)
 rules = analytics.load("control_rules", release=release)
-classified = compute.classify(chips, rules)
+classified = analytics.classify(chips, rules)
 vintages = rules.select("rule_id", "rule_name", "effective_date").unique().sort("effective_date")
 vintages
 
@@ -75,20 +75,8 @@ classified.filter(pl.col("china_licence_policy").is_not_null()).select(
 # `share_of_line` is to 1, the closer the design sits under that line.
 
 # %%
-clauses = rules.filter(pl.col("clause_kind") == "classification").select(
-    "rule_id", "clause", pl.col("eccn_class").alias("clause_class"), "tpp_min", "pd_min"
-)
-(
-    classified.join(chips.filter("china_specific").select("chip_id", "model"), on="chip_id")
-    .join(clauses, on="rule_id")
-    .filter(pl.col("eccn_class") != pl.col("clause_class"))
-    .with_columns(
-        tpp_share=pl.col("tpp") / pl.col("tpp_min"),
-        pd_share=pl.col("performance_density") / pl.col("pd_min"),
-    )
-    .with_columns(share_of_line=pl.min_horizontal("tpp_share", "pd_share"))
-    .filter(pl.col("share_of_line") < 1)
-    .select("chip_id", "model", "rule_id", "eccn_class", "clause", "tpp", "tpp_min",
-            "performance_density", "pd_min", "tpp_share", "pd_share", "share_of_line")
-    .sort("share_of_line", "chip_id", "rule_id", "clause", descending=[True, False, False, False])
+china_specific = chips.filter("china_specific").select("chip_id", "model")
+analytics.share_of_line(classified.join(china_specific, on="chip_id"), rules).select(
+    "chip_id", "model", "rule_id", "eccn_class", "clause", "tpp", "tpp_min",
+    "performance_density", "pd_min", "tpp_share", "pd_share", "share_of_line",
 )

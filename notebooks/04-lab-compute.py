@@ -24,7 +24,7 @@ import polars as pl
 from IPython.display import display
 
 import analytics
-from analytics import charts, compute
+from analytics import charts
 from analytics.reconciliation import reconcile
 
 analytics.notebook_setup()
@@ -33,7 +33,7 @@ chips = analytics.load("chips", release=release)
 lab = analytics.load("lab_compute", release=release)
 approvals = analytics.load("approvals", release=release)
 shipments = analytics.load("shipments", release=release)
-fleet = compute.fleet_compute(lab, chips)
+fleet = analytics.fleet_compute(lab, chips)
 
 # %% [markdown]
 # ## Holdings, clusters and training runs in H100 equivalents
@@ -86,7 +86,7 @@ approved = (
     .select("event_id", "date", "buyer_group", "chip_ids", "approved_qualifier",
             "approved_scope", units="approved_quantity")
 )
-approved = compute.h100e(compute.h100e(approved, chips, basis="int8"), chips, basis="bf16")
+approved = analytics.h100e(analytics.h100e(approved, chips, basis="int8"), chips, basis="bf16")
 approved
 
 # %% [markdown]
@@ -99,39 +99,27 @@ approved
 
 # %%
 deepseek = lab.filter(pl.col("lab_id") == "deepseek")
-v3 = deepseek.filter(pl.col("name").str.contains(r"^DeepSeek-V3( |$)"))
-v3_flop = v3.filter(pl.col("training_flop").is_not_null())
-v3_hours = v3.filter(pl.col("gpu_hours").is_not_null() & pl.col("chip_id").is_not_null())
-v4_flop = deepseek.filter(pl.col("name").str.contains(r"^DeepSeek-V4")
-                          & pl.col("training_flop").is_not_null())
-runs = pl.concat([v3_flop, v4_flop]).sort("training_flop", "record_id")
-hardware = [(f"approved H200s ({a['event_id']})", H200, a["units"])
-            for a in approved.iter_rows(named=True)]
-hardware += [(f"{c['name']} ({c['record_id']})", c["chip_id"], c["chip_count"])
-             for c in deepseek.filter((pl.col("subject") == "cluster")
-                                      & pl.col("name").str.starts_with("DeepSeek-V3")
-                                      & pl.col("chip_count").is_not_null()).iter_rows(named=True)]
-if v3_flop.is_empty() or v3_hours.is_empty():
+v3 = analytics.run_mfu(lab, chips, lab_id="deepseek", name=r"^DeepSeek-V3( |$)")
+runs = deepseek.filter(
+    pl.col("name").str.contains(r"^DeepSeek-V(3( |$)|4)") & pl.col("training_flop").is_not_null()
+).sort("training_flop", "record_id")
+clusters = deepseek.filter((pl.col("subject") == "cluster")
+                           & pl.col("name").str.starts_with("DeepSeek-V3")
+                           & pl.col("chip_count").is_not_null())
+hardware = pl.concat([
+    approved.select(hardware=pl.format("approved H200s ({})", "event_id"),
+                    chip_id=pl.lit(H200), chips=pl.col("units").cast(pl.Int64)),
+    clusters.select(hardware=pl.format("{} ({})", "name", "record_id"), chip_id="chip_id",
+                    chips=pl.col("chip_count").cast(pl.Int64)),
+])
+if v3.is_empty():
     print("This release does not hold both the training compute and the accelerator-hours "
           "of DeepSeek-V3, so no MFU and no training time can be derived from it.")
 else:
-    v3_run, hours = v3_flop.row(0, named=True), v3_hours.row(0, named=True)
-    mfu = compute.implied_mfu(v3_run["training_flop"], hours["chip_id"], hours["gpu_hours"],
-                              chips=chips)
-    print(f"MFU implied by {v3_run['name']} ({v3_run['record_id']}, {hours['record_id']}): "
-          f"{mfu:.3f}")
-    display(pl.DataFrame(
-        [
-            {"run": r["name"], "record_id": r["record_id"], "training_flop": r["training_flop"],
-             "hardware": label, "chip_id": chip, "chips": count,
-             "days": compute.training_days(r["training_flop"], chip, count, mfu=mfu,
-                                           chips=chips)}
-            for r in runs.iter_rows(named=True) for label, chip, count in hardware
-        ],
-        schema={"run": pl.String, "record_id": pl.String, "training_flop": pl.Float64,
-                "hardware": pl.String, "chip_id": pl.String, "chips": pl.Int64,
-                "days": pl.Float64},
-    ))
+    mfu = v3.item(0, "mfu")
+    print(f"MFU implied by {v3.item(0, 'name')} ({v3.item(0, 'flop_record_id')}, "
+          f"{v3.item(0, 'hours_record_id')}): {mfu:.3f}")
+    display(analytics.training_days_grid(runs, hardware, chips, mfu=mfu))
 
 # %% [markdown]
 # ## NVIDIA against Huawei Ascend
@@ -141,7 +129,7 @@ else:
 
 # %%
 per_chip = chips.filter(pl.col("vendor_id").is_in(["nvidia", "huawei"])).with_columns(units=1)
-per_chip = compute.h100e(compute.h100e(per_chip, chips, basis="int8"), chips, basis="bf16")
+per_chip = analytics.h100e(analytics.h100e(per_chip, chips, basis="int8"), chips, basis="bf16")
 per_chip.select(
     "vendor_id", "chip_id", "model", "release_date", "bf16_dense_tflops", "int8_dense_tops",
     "memory_bw_gbps", "tdp_w", "h100e_bf16", "h100e_int8",
@@ -156,7 +144,7 @@ volumes = shipments.filter(
     pl.col("vendor_id").is_in(["nvidia", "huawei"])
     & pl.col("record_type").is_in(["production", "order", "delivery", "sales_estimate"])
 )
-compute.h100e(volumes, chips, basis="bf16").select(
+analytics.h100e(volumes, chips, basis="bf16").select(
     "vendor_id", "record_type", "record_id", "period_start", "period_end", "product_scope",
     "units_low", "units", "units_high", "h100e_bf16_low", "h100e_bf16", "h100e_bf16_high",
     "method", "confidence", "source_ids",

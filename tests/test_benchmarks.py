@@ -75,10 +75,10 @@ def test_handwritten_checks_find_nothing_on_clean_data_and_catch_a_bad_row(table
 
 
 def test_aggregations_agree(tables):
-    from analytics import compute
+    from analytics.quarterly import quarterly
 
     shp = tables["shipments"]
-    ours = compute.quarterly(shp)
+    ours = quarterly(shp)
     closed = baselines.closed_form_quarterly(shp)
     assert closed.columns == ours.columns
     assert closed.select("quarter", "buyer_ids", "chip_ids", "n_items").equals(

@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 
 from analytics import charts
-from analytics.compute import classify, fleet_compute
+from analytics.compute import classify
+from analytics.fleet import fleet_compute
 from analytics.reconciliation import reconcile, timeline
 
 jsonschema = pytest.importorskip("jsonschema")

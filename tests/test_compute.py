@@ -16,16 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analytics import compute
-from analytics.compute import (
-    classify,
-    fleet_compute,
-    h100e,
-    implied_mfu,
-    max_training_flop,
-    performance_density,
-    tpp,
-    training_days,
-)
+from analytics.compute import classify, performance_density, tpp
+from analytics.fleet import fleet_compute, h100e
+from analytics.quarterly import quarterly
+from analytics.training import implied_mfu, max_training_flop, training_days
 
 # --------------------------------------------------------------------------- fixtures
 # chip_id, bf16, fp8, int8, fp4, die mm2, interconnect GB/s, DRAM GB/s
@@ -518,8 +512,8 @@ def _ledger(rows: int, seed: int) -> pl.DataFrame:
 def test_quarterly_moments_agree_with_sampling():
     shp = _ledger(3_000, seed=2).with_columns(pl.col("buyer_ids").list.head(0))
     keys = ["quarter", "buyer_ids", "chip_ids"]
-    closed = compute.quarterly(shp)
-    sampled = compute.quarterly(shp, method="sample", n=20_000, seed=1)
+    closed = quarterly(shp)
+    sampled = quarterly(shp, method="sample", n=20_000, seed=1)
     assert closed.select(*keys, "n_items", "n_missing").equals(
         sampled.select(*keys, "n_items", "n_missing")
     )
@@ -533,7 +527,7 @@ def test_quarterly_moments_agree_with_sampling():
 
 def test_quarterly_shape_order_and_kinds():
     shp = _ledger(500, seed=4)
-    out = compute.quarterly(shp)
+    out = quarterly(shp)
     assert out.columns == [
         "quarter",
         "buyer_ids",
@@ -555,12 +549,12 @@ def test_quarterly_shape_order_and_kinds():
         out.filter(pl.col("n_items") == 0)["units_p50"].null_count()
         == out.filter(pl.col("n_items") == 0).height
     )
-    lazy = compute.quarterly(shp.lazy())
+    lazy = quarterly(shp.lazy())
     assert isinstance(lazy, pl.LazyFrame)
     assert lazy.collect().equals(out)
-    by_value = compute.quarterly(shp, by="vendor_id", stem="value_usd")
+    by_value = quarterly(shp, by="vendor_id", stem="value_usd")
     assert by_value.columns[:2] == ["quarter", "vendor_id"]
-    assert isinstance(compute.quarterly(shp.lazy(), method="sample", n=10), pl.DataFrame)
+    assert isinstance(quarterly(shp.lazy(), method="sample", n=10), pl.DataFrame)
 
 
 def test_quarterly_points_stay_points_and_single_items_are_exact():
@@ -573,7 +567,7 @@ def test_quarterly_points_stay_points_and_single_items_are_exact():
             "units_high": [None, 3.0, 125.0],
         }
     )
-    out = compute.quarterly(df, by="buyer")
+    out = quarterly(df, by="buyer")
     assert out.row(0) == (dt.date(2025, 1, 1), "a", 10.0, 10.0, 10.0, 2, 0)
     # one lognormal item: its own 5th/50th/95th percentiles (the wider side sets sigma)
     sigma = math.log(125 / 100) / 1.6448536269514722
@@ -588,13 +582,13 @@ def test_quarterly_rejects_bad_input():
         {"period_start": [dt.date(2025, 1, 1)], "b": ["x"], "units_low": [5.0], "units": [4.0]}
     )
     with pytest.raises(ValueError, match="out of order"):
-        compute.quarterly(df, by="b")
-    lazy = compute.quarterly(df.lazy(), by="b").collect()
+        quarterly(df, by="b")
+    lazy = quarterly(df.lazy(), by="b").collect()
     assert lazy["units_p50"].to_list() == [None]
     with pytest.raises(ValueError, match="method"):
-        compute.quarterly(df, by="b", method="exact")
+        quarterly(df, by="b", method="exact")
     with pytest.raises(ValueError, match="expected columns"):
-        compute.quarterly(df, by="buyer_ids")
+        quarterly(df, by="buyer_ids")
 
 
 triplets = st.tuples(
@@ -619,10 +613,69 @@ def test_quarterly_more_items_never_shrink_the_sum(items, extra):
             }
         )
 
-    before = compute.quarterly(frame(items), by="g").row(0, named=True)
-    after = compute.quarterly(frame([*items, extra]), by="g").row(0, named=True)
+    before = quarterly(frame(items), by="g").row(0, named=True)
+    after = quarterly(frame([*items, extra]), by="g").row(0, named=True)
     for p in ("units_p5", "units_p50", "units_p95"):
         assert after[p] >= before[p] * (1 - 1e-9), p
     assert before["units_p5"] <= before["units_p50"] <= before["units_p95"]
     # a sum is never below its points
     assert before["units_p5"] >= sum(c for c, *_, point in items if point) * (1 - 1e-9)
+
+
+# --------------------------------------------------------------------------- no hidden loads
+def test_classify_needs_the_rules_of_the_callers_release(df_chips):
+    with pytest.raises(TypeError, match="rules"):
+        classify(df_chips)  # type: ignore[call-arg]
+
+
+def test_a_chip_id_needs_the_chips_frame():
+    with pytest.raises(ValueError, match="chips"):
+        training_days(3.3e24, "nvidia_h800_sxm5_80gb", 2048, mfu=0.33)
+
+
+def test_unknown_licence_policy_raises(df_chips, df_rules):
+    odd = df_rules.with_columns(
+        pl.when(pl.col("licence_policy").is_not_null())
+        .then(pl.lit("lenient"))
+        .otherwise(pl.col("licence_policy"))
+        .alias("licence_policy")
+    )
+    with pytest.raises(ValueError, match="lenient"):
+        classify(df_chips, odd)
+    with pytest.raises(pl.exceptions.InvalidOperationError):
+        classify(df_chips.lazy(), odd.lazy()).collect()
+
+
+# --------------------------------------------------------------------------- notebook metrics
+def test_share_of_line_lists_only_lines_a_chip_sits_under(df_chips, df_rules):
+    out = compute.share_of_line(classify(df_chips, df_rules), df_rules)
+    assert out.height > 0
+    assert (out["share_of_line"] < 1).all()
+    h20 = out.filter((pl.col("chip_id") == "nvidia_h20_96gb") & (pl.col("clause") == "3A090.a.1"))
+    for row in h20.iter_rows(named=True):
+        assert row["share_of_line"] == pytest.approx(min(
+            x for x in (row["tpp_share"], row["pd_share"]) if x is not None
+        ))
+    assert out["share_of_line"].to_list() == sorted(out["share_of_line"], reverse=True)
+
+
+def test_run_mfu_and_training_days_grid_agree_with_the_scalar_functions(df_chips):
+    from analytics.training import run_mfu, training_days_grid
+
+    lab = pl.DataFrame({
+        "record_id": ["LC-010", "LC-011"], "lab_id": ["deepseek"] * 2,
+        "name": ["DeepSeek-V3", "DeepSeek-V3 pre-training"],
+        "training_flop": [3.3e24, None], "gpu_hours": [None, 2.788e6],
+        "chip_id": [None, "nvidia_h800_sxm5_80gb"],
+    })
+    v3 = run_mfu(lab, df_chips, lab_id="deepseek", name=r"^DeepSeek-V3( |$)")
+    expected = implied_mfu(3.3e24, "nvidia_h800_sxm5_80gb", 2.788e6, chips=df_chips)
+    assert v3.item(0, "mfu") == pytest.approx(expected)
+    assert v3.select("flop_record_id", "hours_record_id").row(0) == ("LC-010", "LC-011")
+    assert run_mfu(lab, df_chips, lab_id="deepseek", name="^V9").is_empty()
+    hw = pl.DataFrame({"hardware": ["a", "b"], "chip_id": ["nvidia_h800_sxm5_80gb", "nope"],
+                       "chips": [2048, 10]})
+    grid = training_days_grid(lab.head(1), hw, df_chips, mfu=expected)
+    days = training_days(3.3e24, "nvidia_h800_sxm5_80gb", 2048, mfu=expected, chips=df_chips)
+    assert grid["days"].to_list()[0] == pytest.approx(days)
+    assert grid["days"].to_list()[1] is None

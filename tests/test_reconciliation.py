@@ -228,3 +228,25 @@ def test_entities_seated_outside_china_are_not_buyers():
     ent = pl.DataFrame({"entity_id": ["bytedance", "intel"], "country": ["CN", "US"]})
     assert reconcile(apr, shp)["buyer_group"].to_list() == ["bytedance;intel"]
     assert reconcile(apr, shp, entities=ent)["buyer_group"].to_list() == ["bytedance"]
+
+
+def test_non_cn_delivery_is_not_a_delivery_into_china(df_approvals, df_shipments):
+    delivery = df_shipments.filter(pl.col("record_id") == "SHP-035")
+    elsewhere = delivery.with_columns(
+        record_id=pl.lit("SHP-900"), destination=pl.lit("non_CN")
+    )
+    before = reconcile(df_approvals, df_shipments)
+    after = reconcile(df_approvals, pl.concat([df_shipments, elsewhere]))
+    assert before.equals(after)
+    assert not any("SHP-900" in ids for ids in after["delivery_record_ids"].to_list())
+
+
+def test_release_non_cn_copy_of_a_delivery_is_listed_nowhere():
+    t = _release_tables()
+    shp = t["shipments"]
+    delivery = shp.filter(pl.col("record_id") == "SHP-035")  # zero H200s delivered, Feb 2026
+    copy = delivery.with_columns(record_id=pl.lit("SHP-999"), destination=pl.lit("non_CN"))
+    out = reconcile(t["approvals"], pl.concat([shp, copy]), chips=t["chips"])
+    original = delivery.item(0, "record_id")
+    assert any(original in ids for ids in out["delivery_record_ids"].to_list())
+    assert not any("SHP-999" in ids for ids in out["delivery_record_ids"].to_list())

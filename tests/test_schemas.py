@@ -123,3 +123,71 @@ def test_validate_reports_missing_and_extra_columns_instead_of_raising():
     checks = {(f.check, f.column) for f in findings}
     assert ("column_in_dataframe", "name") in checks
     assert ("column_in_schema", "colour") in checks
+
+
+# --------------------------------------------------------------------------- shared checks
+RELEASE = "2026-11-29"
+
+
+def _release(name: str) -> pl.DataFrame:
+    from analytics import datasets
+
+    if RELEASE not in datasets.releases():
+        pytest.skip(f"release {RELEASE} has not been cut yet")
+    return datasets.load(name, release=RELEASE)
+
+
+def test_every_fact_table_checks_its_source_ids():
+    for name in schemas.FACT_TABLES:
+        checks = schemas.SCHEMAS[name].to_schema().columns["source_ids"].checks
+        assert sorted(c.name for c in checks) == ["at_least_one_source", "source_id_format"]
+    rules = _release("control_rules")
+    bad = rules.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit(["Not An Id"]))
+        .otherwise(pl.col("source_ids"))
+        .alias("source_ids")
+    )
+    _, found = schemas.validate("control_rules", bad)
+    assert [f.check for f in found] == ["source_id_format"]
+
+
+def test_released_lab_compute_lacks_the_optional_columns_and_still_validates():
+    lab = _release("lab_compute")
+    optional = schemas.optional_columns("lab_compute")
+    assert set(optional) == {"chip_count_qualifier", "gpu_hours_qualifier",
+                             "training_flop_qualifier", "supersedes", "overlaps"}
+    older = lab.drop([c for c in optional if c in lab.columns])
+    out, found = schemas.validate("lab_compute", older)
+    assert found == []
+    assert out.columns == list(schemas.columns("lab_compute"))
+    assert out.select(list(optional)).null_count().row(0) == (lab.height,) * len(optional)
+
+
+def test_qualifiers_and_subjects_of_the_data_work():
+    lab = _release("lab_compute").head(5)
+    words = ["exact", "about", "at_least", "range", "approx"]  # approx: the older 'about'
+    newer = lab.with_columns(
+        subject=pl.Series(["holdings", "cluster", "training_run", "purchase", "budget"]),
+        chip_count_qualifier=pl.Series(words),
+        supersedes=pl.Series([["LC-001"], None, [], None, None], dtype=pl.List(pl.String)),
+    )
+    assert schemas.validate("lab_compute", newer)[1] == []
+    wrong = newer.with_columns(overlaps=pl.Series([["lc1"]] * 5, dtype=pl.List(pl.String)))
+    assert {f.check for f in schemas.validate("lab_compute", wrong)[1]} == {"record_id_format"}
+
+
+def test_evidence_model():
+    ev = pl.DataFrame({
+        "evidence_id": ["EV-SHP-0001", "EV-SHP-0002"], "dataset": ["shipments"] * 2,
+        "record_key": ["SHP-004", "SHP-004"], "field": ["units", None],
+        "source_id": ["reuters-20260128-h200"] * 2, "quote": ["more than 400,000"] * 2,
+        "locator": [None, "para 3"], "basis": ["stated", "derived"],
+        "derivation": [None, "units = value_usd / price (chips.price of nvidia_h200)"],
+    })
+    assert schemas.validate("evidence", ev)[1] == []
+    assert "evidence" not in schemas.DATASETS  # releases before it have no evidence file
+    bad = ev.with_columns(evidence_id=pl.Series(["EV-SHP-1", "EV-SHP-0002"]),
+                          derivation=pl.Series([None, None], dtype=pl.String))
+    checks = sorted(f.check for f in schemas.validate("evidence", bad)[1])
+    assert checks == ["derivation_iff_not_stated", "str_matches('^EV-[A-Z0-9]+-\\d{4}$')"]

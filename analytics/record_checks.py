@@ -1,0 +1,359 @@
+"""Checks of ids, dates, figures and text across the datasets.
+
+Each check takes the tables as LazyFrames (by name) and returns LazyFrames of finding
+rows (:mod:`analytics.checkrows`); :func:`analytics.consistency.check` runs them all.
+
+>>> import polars as pl
+>>> chips = pl.LazyFrame({"chip_id": ["x"], "bf16_dense_tflops": [312.0],
+...     "fp8_dense_tflops": [None], "int8_dense_tops": [624.0], "fp4_dense_tflops": [None],
+...     "tpp_stated": [4000.0]})
+>>> pl.concat(tpp_mismatch({"chips": chips})).collect()["check"].to_list()
+['tpp_mismatch']
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from analytics.checkrows import check_doc, finding_rows, has, key, numeric, text
+from analytics.rules import (
+    PRECISIONS,
+    period_start,
+    precision_rank,
+    public_date,
+    starts_like_formula,
+    tpp,
+)
+from analytics.vocab import DATE_PRECISION, FOREIGN_KEYS, FORWARD_RECORD_TYPES
+
+MAX_FIELD_CHARS = 2000
+TPP_TOLERANCE = 0.005
+HTML = r"<[A-Za-z/!]"
+
+
+@check_doc
+def dangling_references(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.LazyFrame]:
+    """Every id in :data:`analytics.schemas.FOREIGN_KEYS` resolves; list columns explode.
+
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> t = {"approvals": pl.LazyFrame({"event_id": ["APR-001"], "chip_ids": [["h9"]]}),
+    ...      "chips": pl.LazyFrame({"chip_id": ["h20"]})}
+    >>> pl.concat(dangling_references(t)).collect()["value"].to_list()
+    ['h9']
+    """
+    out = []
+    for fk in FOREIGN_KEYS:
+        src, ref = t.get(fk.dataset), t.get(fk.ref)
+        if src is None or ref is None or not has(src, fk.column) or not has(ref, fk.ref_column):
+            continue
+        many = isinstance(src.collect_schema()[fk.column], pl.List)
+        refs = ref.select(pl.col(fk.ref_column).cast(pl.String).alias("_ref")).unique()
+        rows = src.select(key(fk.dataset, src), pl.col(fk.column).alias("_v"))
+        if many:
+            rows = rows.explode("_v")
+        rows = (
+            rows.with_columns(pl.col("_v").cast(pl.String))
+            .filter(pl.col("_v").is_not_null() & (pl.col("_v") != ""))
+            .join(refs, left_on="_v", right_on="_ref", how="anti")
+            .unique()
+        )
+        out.append(
+            finding_rows(
+                rows, fk.dataset, column=fk.column, check="dangling_reference", value=pl.col("_v"),
+                message=pl.format(
+                    "'{}' in {} is not a {}.{}: add it to {} or correct the id",
+                    pl.col("_v"), pl.lit(fk.column), pl.lit(fk.ref), pl.lit(fk.ref_column),
+                    pl.lit(fk.ref),
+                ),
+            )
+        )
+    return out
+
+
+# dataset -> date column that must not be after the release date
+EVENT_DATES = {
+    "approvals": "date",
+    "shipments": "period_start",
+    "lab_compute": "as_of_date",
+    "control_rules": "published_date",
+    "chips": "release_date",
+}
+
+
+@check_doc
+def after_release_date(
+    t: dict[str, pl.LazyFrame], *, release_date: date | None = None, **_: object
+) -> list[pl.LazyFrame]:
+    """Nothing in a release is dated after it: sources (end of their precision period,
+    accessed_date when undated), events, estimates, rules and chip launches.
+    ``release_date`` (a date) is the release's; ``None`` skips the check.
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> t = {"approvals": pl.LazyFrame({"event_id": ["APR-001"], "date": [dt.date(2026, 12, 1)]})}
+    >>> out = after_release_date(t, release_date=dt.date(2026, 11, 29))
+    >>> pl.concat(out).collect()["key"].to_list()
+    ['APR-001']
+    """
+    if release_date is None:
+        return []
+    d = pl.lit(release_date, dtype=pl.Date)
+    out = []
+    src = t.get("sources")
+    if src is not None and has(src, "published_date", "accessed_date", dtype=pl.Date) and has(
+        src, "date_precision"
+    ):
+        rows = src.select(
+            key("sources", src), public_date().alias("_d"), pl.col("date_precision").alias("_p")
+        ).filter(pl.col("_d") > d)
+        out.append(
+            finding_rows(
+                rows, "sources", column="published_date", check="after_release_date",
+                value=pl.col("_d"),
+                message=pl.format(
+                    "source is public only from {} ({} precision), after the release date {}: "
+                    "a release holds only what was public on its date",
+                    text(pl.col("_d")), pl.col("_p"), pl.lit(release_date.isoformat()),
+                ),
+            )
+        )
+    for name, col in EVENT_DATES.items():
+        lf = t.get(name)
+        if lf is None or not has(lf, col, dtype=pl.Date):
+            continue
+        rows = lf.select(key(name, lf), pl.col(col).alias("_d")).filter(pl.col("_d") > d)
+        out.append(
+            finding_rows(
+                rows, name, column=col, check="after_release_date", value=pl.col("_d"),
+                message=pl.format(
+                    "{} {} is after the release date {}: a release holds only what was known then",
+                    pl.lit(col), text(pl.col("_d")), pl.lit(release_date.isoformat()),
+                ),
+            )
+        )
+    return out
+
+
+@check_doc
+def before_chip_release(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.LazyFrame]:
+    """A shipment's period does not begin before its chip's release (warning).
+
+    Both dates are compared at the coarser of the two precisions; orders and purchase
+    intents are exempt, since they may precede a launch.
+
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> shp = pl.LazyFrame({"record_id": ["SHP-001"], "record_type": ["delivery"],
+    ...     "chip_ids": [["h100"]], "period_start": [dt.date(2020, 1, 1)],
+    ...     "period_precision": ["month"]})
+    >>> chips = pl.LazyFrame({"chip_id": ["h100"], "release_date": [dt.date(2022, 3, 22)],
+    ...     "release_precision": ["day"]})
+    >>> out = before_chip_release({"shipments": shp, "chips": chips})
+    >>> pl.concat(out).collect()["severity"].to_list()
+    ['warning']
+    """
+    shp, chips = t.get("shipments"), t.get("chips")
+    if shp is None or chips is None:
+        return []
+    if not (
+        has(shp, "period_start", dtype=pl.Date)
+        and has(shp, "chip_ids", dtype=pl.List)
+        and has(shp, "record_type", "period_precision")
+        and has(chips, "release_date", dtype=pl.Date)
+        and has(chips, "chip_id", "release_precision")
+    ):
+        return []
+    launch = chips.select(
+        pl.col("chip_id").alias("_chip"), pl.col("release_date").alias("_rel"),
+        pl.col("release_precision").alias("_rp"),
+    ).filter(pl.col("_rel").is_not_null() & pl.col("_rp").is_in(list(DATE_PRECISION)))
+    rows = (
+        shp.filter(~pl.col("record_type").is_in(FORWARD_RECORD_TYPES))
+        .select(
+            key("shipments", shp), pl.col("chip_ids").alias("_chip"),
+            pl.col("period_start").alias("_ps"), pl.col("period_precision").alias("_pp"),
+        )
+        .explode("_chip")
+        .join(launch, on="_chip", how="inner")
+        .with_columns(
+            pl.when(
+                precision_rank("_pp") >= precision_rank("_rp")
+            )
+            .then(pl.col("_pp"))
+            .otherwise(pl.col("_rp"))
+            .alias("_prec")
+        )
+        .filter(
+            period_start("_ps", "_prec") < period_start("_rel", "_prec")
+        )
+    )
+    return [
+        finding_rows(
+            rows, "shipments", column="period_start", check="before_chip_release",
+            severity="warning", value=pl.col("_ps"),
+            message=pl.format(
+                "period starts {} but chip {} was released {} ({} precision): "
+                "check the period or the chip",
+                text(pl.col("_ps")), pl.col("_chip"), text(pl.col("_rel")), pl.col("_rp"),
+            ),
+        )
+    ]
+
+
+@check_doc
+def quantity_scope_mismatch(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.LazyFrame]:
+    """``combined`` names at least two entities, ``per_entity`` at least one; a quantity
+    shared by two or more buyers says which it is.
+
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> apr = pl.LazyFrame({"event_id": ["APR-001"], "quantity_scope": ["combined"],
+    ...     "entity_ids": [["bytedance"]]})
+    >>> pl.concat(quantity_scope_mismatch({"approvals": apr})).collect()["key"].to_list()
+    ['APR-001']
+    """
+    out = []
+    for name, ids in (("approvals", "entity_ids"), ("shipments", "buyer_ids")):
+        lf = t.get(name)
+        if lf is None or not has(lf, "quantity_scope", ids) or not has(lf, ids, dtype=pl.List):
+            continue
+        n = pl.col(ids).list.len()
+        scope = pl.col("quantity_scope")
+        s, k = pl.col("_scope"), pl.col("_n")
+        bad = ((s == "combined") & (k < 2)) | ((s == "per_entity") & (k < 1))
+        rows = lf.select(key(name, lf), scope.alias("_scope"), n.alias("_n")).filter(
+            bad.fill_null(False)
+        )
+        out.append(
+            finding_rows(
+                rows, name, column="quantity_scope", check="quantity_scope_mismatch",
+                value=pl.col("_scope"),
+                message=pl.format(
+                    "quantity_scope '{}' but {} names {} entit(ies): 'combined' needs at "
+                    "least 2, 'per_entity' at least 1",
+                    pl.col("_scope"), pl.lit(ids), text(pl.col("_n")),
+                ),
+            )
+        )
+        if name == "shipments" and has(lf, "units", "units_low", "units_high"):
+            has_q = pl.coalesce("units", "units_low", "units_high").is_not_null()
+            rows = lf.select(key(name, lf), n.alias("_n"), has_q.alias("_q"), scope.alias("_s"))
+            rows = rows.filter((pl.col("_n") >= 2) & pl.col("_s").is_null() & pl.col("_q"))
+            out.append(
+                finding_rows(
+                    rows, name, column="quantity_scope", check="quantity_scope_mismatch",
+                    severity="warning", value=pl.lit(""),
+                    message=pl.format(
+                        "units shared by {} buyers without a quantity_scope: say whether they "
+                        "are per_entity or combined",
+                        text(pl.col("_n")),
+                    ),
+                )
+            )
+    return out
+
+
+@check_doc
+def tpp_mismatch(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.LazyFrame]:
+    """A stated TPP agrees within 0.5% with the TPP derived from the chip's throughputs.
+
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> chips = pl.LazyFrame({"chip_id": ["x"], "bf16_dense_tflops": [312.0],
+    ...     "fp8_dense_tflops": [None], "int8_dense_tops": [624.0],
+    ...     "fp4_dense_tflops": [None], "tpp_stated": [4992.0]})
+    >>> pl.concat(tpp_mismatch({"chips": chips})).collect().height
+    0
+    """
+    chips = t.get("chips")
+    if chips is None or not numeric(chips, "tpp_stated", *PRECISIONS):
+        return []
+    stated = pl.col("tpp_stated").cast(pl.Float64)
+    derived = tpp().alias("tpp_derived")
+    rows = chips.select(key("chips", chips), stated.alias("_stated"), derived).filter(
+        (pl.col("_stated") - pl.col("tpp_derived")).abs() > TPP_TOLERANCE * pl.col("_stated")
+    )
+    return [
+        finding_rows(
+            rows, "chips", column="tpp_stated", check="tpp_mismatch", value=pl.col("_stated"),
+            message=pl.format(
+                "stated TPP {} differs by more than 0.5% from {} derived as max(BF16 x 16, "
+                "FP8 x 8, INT8 x 8, FP4 x 4): correct the throughputs or the stated TPP",
+                text(pl.col("_stated")), text(pl.col("tpp_derived").round(1)),
+            ),
+        )
+    ]
+
+
+def _text_columns(lf: pl.LazyFrame) -> list[tuple[str, bool]]:
+    out = []
+    for col, dtype in lf.collect_schema().items():
+        if dtype == pl.String:
+            out.append((col, False))
+        elif isinstance(dtype, pl.List) and dtype.inner == pl.String:
+            out.append((col, True))
+    return out
+
+
+@check_doc
+def text_safety(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.LazyFrame]:
+    """No text cell carries HTML markup or starts like a spreadsheet formula, and none is
+    longer than 2,000 characters.
+
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> apr = pl.LazyFrame({"event_id": ["APR-001"], "summary": ["=HYPERLINK(1)"]})
+    >>> pl.concat(text_safety({"approvals": apr})).collect()["check"].to_list()
+    ['formula_in_text']
+    """
+    tests = (
+        (
+            "html_in_text", lambda c: c.str.contains(HTML),
+            "text carries HTML markup, which a browser would render or run: remove or rephrase it",
+        ),
+        (
+            "formula_in_text", starts_like_formula,
+            "text starts with =, +, -, @, a tab or a carriage return, which a spreadsheet runs "
+            "as a formula: rephrase it",
+        ),
+        (
+            "oversized_field", lambda c: c.str.len_chars() > MAX_FIELD_CHARS,
+            f"text is longer than {MAX_FIELD_CHARS} characters: shorten it or move it to notes "
+            "elsewhere",
+        ),
+    )
+    out = []
+    for name, lf in t.items():
+        for col, is_list in _text_columns(lf):
+            for check_name, test, message in tests:
+                if is_list:
+                    cell = pl.col(col)
+                    hit = cell.list.eval(test(pl.element())).list.any().fill_null(False)
+                    shown = cell.list.eval(pl.element().filter(test(pl.element()))).list.first()
+                else:
+                    hit = test(pl.col(col)).fill_null(False)
+                    shown = pl.col(col)
+                rows = lf.filter(hit).select(key(name, lf), shown.alias("_v"))
+                out.append(
+                    finding_rows(
+                        rows, name, column=col, check=check_name,
+                        value=pl.col("_v").str.slice(0, 80), message=pl.lit(message),
+                    )
+                )
+    return out
+
+
