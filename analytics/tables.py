@@ -262,7 +262,31 @@ def _check_manifest(folder: Path) -> list[Finding]:
 
 
 def write_table(df: pl.DataFrame, path: Path | str, name: str) -> None:
-    """Write a dataset as CSV by the conventions: schema order, sorted by key, lists ``;``."""
-    out = df.select(list(schemas.columns(name))).sort(list(PRIMARY_KEYS[name]), nulls_last=True)
-    out = out.with_columns(list_to_text(c, empty=None) for c in schemas.list_columns(name))
+    """Write a dataset as CSV by the conventions: schema order, sorted by key, lists ``;``.
+
+    An optional column the frame lacks (a table of a release cut before the column
+    existed) is left out rather than written empty.
+
+    Parameters
+    ----------
+    df : polars.DataFrame
+        The table, typed as :func:`read_table` returns it.
+    path : Path or str
+        The CSV file to write.
+    name : str
+        Dataset name.
+
+    Examples
+    --------
+    >>> import analytics, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "chips.csv"
+    >>> write_table(analytics.load("chips"), path, "chips")
+    >>> path.read_text().startswith("chip_id,")
+    True
+    """
+    optional = schemas.optional_columns(name)
+    cols = [c for c in schemas.columns(name) if c in df.columns or c not in optional]
+    out = df.select(cols).sort(list(PRIMARY_KEYS[name]), nulls_last=True)
+    out = out.with_columns(list_to_text(c, empty=None) for c in schemas.list_columns(name)
+                           if c in cols)
     out.write_csv(path, line_terminator="\n", date_format="%Y-%m-%d")
