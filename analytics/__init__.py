@@ -1,7 +1,6 @@
 """Sourced, versioned and validated data on the AI-chip supply chain into China.
 
-Everything a user may call is listed in ``__all__`` below and imported in this file:
-the light names (errors, vocabularies, the list of releases) at once, the others in the
+Everything a user may call is listed in ``__all__`` below and imported in the
 ``if TYPE_CHECKING:`` block, which IDEs and type checkers read and which
 :func:`__getattr__` follows on first use. So ``import analytics`` stays cheap, and
 ``analytics.load`` of a verified release never imports pandera, great_expectations,
@@ -16,18 +15,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from analytics.errors import (
-    CannotValidateError,
-    ChipSupplyError,
-    DataValidationError,
-    Finding,
-    HashMismatchError,
-    NotebookError,
-    ReleaseNotFoundError,
-)
-from analytics.registry import latest_release, release_order, releases, resolve
-from analytics.vocab import DATASETS, FACT_TABLES, PRIMARY_KEYS
-
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # imported on first use by __getattr__
@@ -41,11 +28,21 @@ if TYPE_CHECKING:  # imported on first use by __getattr__
     from analytics.compute import classify, performance_density, share_of_line, tpp
     from analytics.datasets import Diff, as_of, diff, load, scan
     from analytics.display import enable_charts, notebook_setup
+    from analytics.errors import (
+        CannotValidateError,
+        ChipSupplyError,
+        DataValidationError,
+        Finding,
+        HashMismatchError,
+        NotebookError,
+        ReleaseNotFoundError,
+    )
     from analytics.fleet import fleet_compute, h100e
     from analytics.publish import cut_release
     from analytics.quality import Result, validate_draft, validate_folder, validate_release
     from analytics.quarterly import quarterly
     from analytics.reconciliation import reconcile, timeline
+    from analytics.registry import latest_release, release_order, releases, resolve
     from analytics.release import Release
     from analytics.report import render
     from analytics.schemas import validate_lazy
@@ -58,6 +55,7 @@ if TYPE_CHECKING:  # imported on first use by __getattr__
         training_days_grid,
     )
     from analytics.uncertainty import fit_lognormal, sample, sum_intervals
+    from analytics.vocab import DATASETS, FACT_TABLES, PRIMARY_KEYS
 
 __all__ = [
     "DATASETS",
