@@ -41,7 +41,7 @@ _API: dict[str, str] = {
     "training_days": "analytics.training",
     "max_training_flop": "analytics.training",
     "implied_mfu": "analytics.training",
-    "quarterly": "analytics.quarterly",
+    "quarterly": "analytics.aggregation",
     "share_of_line": "analytics.compute",
     "run_mfu": "analytics.training",
     "training_days_grid": "analytics.training",

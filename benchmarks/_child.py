@@ -2,7 +2,7 @@
 
 Imports everything first and records the resident memory reached by then, then loads
 the ledger, validates it (contracts slice by slice, then consistency) and aggregates it
-(``analytics.quarterly``, closed form); with ``--streaming`` it never loads the ledger but
+(``analytics.aggregation``, closed form); with ``--streaming`` it never loads the ledger but
 runs the same on LazyFrames over the Parquet parts, and prints one JSON line with its own peak
 resident memory (``VmHWM``, which sees polars' native allocations that ``tracemalloc``
 cannot).
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from benchmarks import api, ledger
 
-    for name in ("analytics.schemas", "analytics.consistency", "analytics.quarterly"):
+    for name in ("analytics.schemas", "analytics.consistency", "analytics.aggregation"):
         try:
             api.module(name)
         except api.NotAvailable:
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         out["consistency_s"] = time.perf_counter() - t
         out["findings"] = len(findings) + frame.height
         t = time.perf_counter()
-        quarterly = api.module("analytics.quarterly")
+        quarterly = api.module("analytics.aggregation")
         agg = quarterly.quarterly(shp).collect(engine="streaming")
         out["aggregate_s"] = time.perf_counter() - t
         out["groups"] = agg.height

@@ -52,10 +52,10 @@ def validate(tables: dict[str, pl.DataFrame]) -> list:
 
 def quarterly(shipments: pl.DataFrame | pl.LazyFrame, *, method: str = "moments", n: int = 100,
               seed: int = 0) -> tuple:
-    """``analytics.quarterly.quarterly`` by buyer group and chip group, and a note on how."""
-    compute = module("analytics.quarterly")
+    """``analytics.aggregation.quarterly`` by buyer group and chip group, and a note on how."""
+    compute = module("analytics.aggregation")
     if not hasattr(compute, "quarterly"):
-        raise NotAvailable("analytics.quarterly has no quarterly(shipments, method=...)")
+        raise NotAvailable("analytics.aggregation has no quarterly(shipments, method=...)")
     out = compute.quarterly(shipments, method=method, n=n, seed=seed)
     how = f"compute.quarterly(method={method!r}" + (f", n={n})" if method == "sample" else ")")
     return out, how
