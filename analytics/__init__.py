@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # imported on first use by __getattr__
     from analytics.fleet import fleet_compute, h100e
     from analytics.publish import cut_release
     from analytics.quality import Result, validate_draft, validate_folder, validate_release
-    from analytics.quarterly import quarterly
+    from analytics.aggregation import quarterly
     from analytics.reconciliation import reconcile, timeline
     from analytics.registry import latest_release, release_order, releases, resolve
     from analytics.release import Release

@@ -9,7 +9,7 @@ Formulas (see ``docs`` and the dataset notes):
   inclusive, maximums exclusive).
 
 H100 equivalents and fleet FLOP/s are in :mod:`analytics.fleet`, training arithmetic in
-:mod:`analytics.training`, quarterly sums in :mod:`analytics.quarterly`.
+:mod:`analytics.training`, quarterly sums in :mod:`analytics.aggregation`.
 
 Frame functions take a :class:`polars.DataFrame` or :class:`polars.LazyFrame` and return
 the same kind; a LazyFrame stays lazy until the caller collects it.

@@ -79,7 +79,7 @@ def lognormal_params(low: pl.Expr, central: pl.Expr, high: pl.Expr) -> tuple[pl.
     """The lognormal fit of :func:`fit_lognormal` as polars expressions ``(mu, sigma)``.
 
     The one definition of the fit: :func:`fit_lognormal` evaluates it on arrays and
-    :func:`analytics.quarterly.quarterly` inside its aggregation. Nulls are missing
+    :func:`analytics.aggregation.quarterly` inside its aggregation. Nulls are missing
     values; the triplet is not checked here (see :func:`fit_lognormal`).
 
     Parameters

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     import polars as pl
 
     from analytics import consistency
-    from analytics.quarterly import quarterly as quarterly_of
+    from analytics.aggregation import quarterly as quarterly_of
     from benchmarks import api, ledger
     baseline = _rss()
     out: dict = {"baseline_bytes": baseline}

@@ -7,7 +7,7 @@
 - :func:`numpy_sum_intervals`: sampling a lognormal per triplet and taking percentiles
   of the sum, in plain numpy.
 - :func:`closed_form_quarterly`: the same aggregation in closed form (summed lognormal
-  moments, Fenton-Wilkinson), the lower bound of ``analytics.quarterly.quarterly``.
+  moments, Fenton-Wilkinson), the lower bound of ``analytics.aggregation.quarterly``.
 - :func:`pandas_pipeline`: the contract (pandera's pandas backend) and the closed-form
   aggregation in pandas; :func:`pandas_pipeline_sampled` with sampled intervals.
 

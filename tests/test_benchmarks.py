@@ -75,7 +75,7 @@ def test_handwritten_checks_find_nothing_on_clean_data_and_catch_a_bad_row(table
 
 
 def test_aggregations_agree(tables):
-    from analytics.quarterly import quarterly
+    from analytics.aggregation import quarterly
 
     shp = tables["shipments"]
     ours = quarterly(shp)

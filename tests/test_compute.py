@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analytics import compute
+from analytics.aggregation import quarterly
 from analytics.compute import classify, performance_density, tpp
 from analytics.fleet import fleet_compute, h100e
-from analytics.quarterly import quarterly
 from analytics.training import implied_mfu, max_training_flop, training_days
 
 # --------------------------------------------------------------------------- fixtures
