@@ -117,7 +117,8 @@ def quantity_text(units: float | None, qualifier: str | None, scope: str | None 
 def chip_name(chip_id: str) -> str:
     """A short chip name from its id: the vendor and the memory or board suffixes dropped.
 
-    >>> [chip_name(c) for c in ("nvidia_h200_sxm_141gb", "huawei_ascend_910c", "nvidia_h100_pcie_80gb")]
+    >>> ids = ("nvidia_h200_sxm_141gb", "huawei_ascend_910c", "nvidia_h100_pcie_80gb")
+    >>> [chip_name(c) for c in ids]
     ['H200', 'Ascend 910C', 'H100 PCIe']
     """
     words = [w for w in chip_id.split("_")[1:] if not _CHIP_SUFFIX.match(w)] or [chip_id]

@@ -33,18 +33,26 @@ def _fleet_rows(df: pl.DataFrame, measure: str) -> pl.DataFrame:
         .with_columns(pl.when(pl.col(c) > 0).then(pl.col(c)).alias(c) for c in trip)
         .filter(pl.any_horizontal(pl.col(c).is_not_null() for c in trip))
         .with_columns(
-            pl.format("{} · {} ({})", pl.col("lab_id"), what,
-                      pl.col("as_of_date").dt.strftime("%Y-%m-%d").fill_null("undated"))
-            .alias("row"),
-            pl.col(trip[0]).alias("low"), pl.col(measure).alias("central"),
+            pl.format(
+                "{} · {} ({})",
+                pl.col("lab_id"),
+                what,
+                pl.col("as_of_date").dt.strftime("%Y-%m-%d").fill_null("undated"),
+            ).alias("row"),
+            pl.col(trip[0]).alias("low"),
+            pl.col(measure).alias("central"),
             pl.col(trip[2]).alias("high"),
         )
         .with_columns(
             pl.coalesce(mid, low, high).alias("point"),
-            pl.when(mid.is_not_null()).then(pl.lit("central"))
-            .when(low.is_not_null() & high.is_null()).then(pl.lit(list(_MARKS)[1]))
-            .when(high.is_not_null() & low.is_null()).then(pl.lit(list(_MARKS)[2]))
-            .otherwise(pl.lit("central")).alias("mark"),
+            pl.when(mid.is_not_null())
+            .then(pl.lit("central"))
+            .when(low.is_not_null() & high.is_null())
+            .then(pl.lit(list(_MARKS)[1]))
+            .when(high.is_not_null() & low.is_null())
+            .then(pl.lit(list(_MARKS)[2]))
+            .otherwise(pl.lit("central"))
+            .alias("mark"),
         )
         .sort("lab_id", "row", "record_id")
     )
@@ -83,7 +91,7 @@ def fleet_compute(
     ...     "h100e_bf16_high": [None, None], "source_ids": [["arxiv"], ["ft"]]},
     ...     schema_overrides={"h100e_bf16_high": pl.Float64})
     >>> chart = fleet_compute(fl)
-    >>> len(chart.layer), chart.layer[0].data["mark"].to_list()
+    >>> len(chart.layer), chart.data["mark"].to_list()
     (1, ['≥ (5th percentile only)', 'central'])
     """
     alt = cb.alt()
@@ -91,44 +99,74 @@ def fleet_compute(
         raise ValueError(f"measure must be one of {sorted(_FLEET_TITLES)}, got {measure!r}")
     df = cb.frame(fleet)
     cb.need(df, ["lab_id", "source_ids"], "fleet_compute chart")
-    df = cb.with_missing(df, {
-        **dict.fromkeys([f"{measure}_low", measure, f"{measure}_high"], pl.Float64),
-        "record_id": pl.String, "subject": pl.String, "name": pl.String,
-        "chip_reported": pl.String, "chip_id": pl.String, "as_of_date": pl.Date,
-    })
+    texts = ("record_id", "subject", "name", "chip_reported", "chip_id")
+    trip = (f"{measure}_low", measure, f"{measure}_high")
+    df = cb.with_missing(
+        df,
+        {
+            **dict.fromkeys(trip, pl.Float64),
+            **dict.fromkeys(texts, pl.String),
+            "as_of_date": pl.Date,
+        },
+    )
     rows = _fleet_rows(df, measure)
     missing = sorted(set(df.get_column("lab_id")) - set(rows.get_column("lab_id")))
+    scale, axis = _fleet_scale(rows, measure)
+    base = _fleet_base(rows)
+    x = alt.X("point:Q", scale=scale, axis=axis, title=_FLEET_TITLES[measure])
+    dots = base.mark_point(filled=True, size=60, opacity=1).encode(
+        x=x,
+        shape=alt.Shape(
+            "mark:N",
+            title="Mark",
+            legend=None,
+            scale=alt.Scale(domain=list(_MARKS), range=list(_MARKS.values())),
+        ),
+    )
+    ranged = rows.filter(pl.col("low").is_not_null() & pl.col("high").is_not_null())
+    layers = [dots]
+    if ranged.height:  # a rule needs both ends: no bar where one is missing
+        layers.insert(
+            0,
+            base.properties(data=ranged)
+            .mark_rule(strokeWidth=3, opacity=0.6)
+            .encode(x=alt.X("low:Q", scale=scale), x2=alt.X2("high:Q")),
+        )
+    return alt.layer(*layers).properties(
+        title=alt.Title(title, subtitle=_fleet_subtitle(missing)),
+        width=280,
+        height=alt.Step(18),
+    )
+
+
+def _fleet_scale(rows: pl.DataFrame, measure: str) -> tuple[Any, Any]:
+    """A log scale over every figure, with a labelled tick at each power of ten."""
+    alt = cb.alt()
     values = rows.select(pl.concat_list("low", "central", "high").explode().drop_nulls())
     lo, hi = (values.min().item() or 1.0) / 2, (values.max().item() or 10.0) * 2
-    scale = alt.Scale(type="log", domain=[lo, hi], nice=False)
-    axis = alt.Axis(values=[10**e for e in range(-3, 30) if lo <= 10**e <= hi],
-                    labelExpr=_FLEET_LABELS.get(measure, "format(datum.value, '~s')"))
-    base = alt.Chart(rows).encode(
+    axis = alt.Axis(
+        values=[10**e for e in range(-3, 30) if lo <= 10**e <= hi],
+        labelExpr=_FLEET_LABELS.get(measure, "format(datum.value, '~s')"),
+    )
+    return alt.Scale(type="log", domain=[lo, hi], nice=False), axis
+
+
+def _fleet_base(rows: pl.DataFrame) -> Any:
+    alt = cb.alt()
+    return alt.Chart(rows).encode(
         y=alt.Y("row:N", title=None, sort=None, axis=alt.Axis(labelLimit=340)),
-        color=cb.colour("subject:N", "lab_subject", rows.get_column("subject"),
-                        title="Subject"),
+        color=cb.colour("subject:N", "lab_subject", rows.get_column("subject"), title="Subject"),
         tooltip=[
-            alt.Tooltip("record_id:N", title="Record"), alt.Tooltip("lab_id:N", title="Lab"),
-            alt.Tooltip("subject:N", title="Subject"), alt.Tooltip("chip_id:N", title="Chip"),
+            alt.Tooltip("record_id:N", title="Record"),
+            alt.Tooltip("lab_id:N", title="Lab"),
+            alt.Tooltip("subject:N", title="Subject"),
+            alt.Tooltip("chip_id:N", title="Chip"),
             alt.Tooltip("as_of_date:T", title="As of", format="%Y-%m-%d"),
             alt.Tooltip("low:Q", title="5th percentile", format=",.4~g"),
             alt.Tooltip("central:Q", title="Central", format=",.4~g"),
             alt.Tooltip("high:Q", title="95th percentile", format=",.4~g"),
             alt.Tooltip("source_ids:N", title="Sources"),
         ],
-    )
-    x = alt.X("point:Q", scale=scale, axis=axis, title=_FLEET_TITLES[measure])
-    dots = base.mark_point(filled=True, size=60, opacity=1).encode(
-        x=x, shape=alt.Shape("mark:N", title="Mark", legend=None, scale=alt.Scale(
-            domain=list(_MARKS), range=list(_MARKS.values()))))
-    ranged = rows.filter(pl.col("low").is_not_null() & pl.col("high").is_not_null())
-    layers = [dots]
-    if ranged.height:  # a rule needs both ends: no bar where one is missing
-        layers.insert(0, base.properties(data=ranged).mark_rule(strokeWidth=3, opacity=0.6)
-                      .encode(x=alt.X("low:Q", scale=scale), x2=alt.X2("high:Q")))
-    return alt.layer(*layers).properties(
-        title=alt.Title(title, subtitle=_fleet_subtitle(missing)),
-        width=280, height=alt.Step(18),
     )
 
 
@@ -166,14 +204,23 @@ def _change_counts(df: pl.DataFrame) -> pl.DataFrame:
             .agg(
                 pl.len().alias("rows"),
                 key.drop_nulls().unique().sort().head(12).str.join(", ").alias("keys"),
-                pl.col("__src").explode().drop_nulls().unique().sort().head(13)
-                .str.join(";").str.strip_chars(";").alias("source_ids"),
+                pl.col("__src")
+                .explode()
+                .drop_nulls()
+                .unique()
+                .sort()
+                .head(13)
+                .str.join(";")
+                .str.strip_chars(";")
+                .alias("source_ids"),
             )
         )
     if set(_CHANGES) & set(df.columns):
         return df.unpivot(
-            index="dataset", on=[c for c in _CHANGES if c in df.columns],
-            variable_name="change", value_name="rows",
+            index="dataset",
+            on=[c for c in _CHANGES if c in df.columns],
+            variable_name="change",
+            value_name="rows",
         ).with_columns(pl.lit("").alias("keys"), pl.lit("").alias("source_ids"))
     raise ValueError(
         f"release_diff needs a change column ({', '.join(_CHANGE_COLUMNS)}) or "
@@ -210,10 +257,12 @@ def release_diff(diff_frame: Frame, *, title: str = "What changed between releas
     alt = cb.alt()
     df = cb.text_lists(cb.frame(diff_frame))
     cb.need(df, ["dataset"], "release_diff")
-    counts = _change_counts(df).with_columns(pl.col("rows").cast(pl.Int64)).sort("dataset",
-                                                                                  "change")
+    counts = (
+        _change_counts(df).with_columns(pl.col("rows").cast(pl.Int64)).sort("dataset", "change")
+    )
     changes = [c for c in _CHANGES if c in set(counts.get_column("change"))] + sorted(
-        set(counts.get_column("change")) - set(_CHANGES))
+        set(counts.get_column("change")) - set(_CHANGES)
+    )
     top = counts.get_column("rows").max() or 1
     base = alt.Chart(counts).encode(
         y=alt.Y("dataset:N", title="Dataset", sort="ascending"),
@@ -221,8 +270,10 @@ def release_diff(diff_frame: Frame, *, title: str = "What changed between releas
         x=alt.X("rows:Q", title="Rows (count)", scale=alt.Scale(domain=[0, top * 1.2])),
         color=cb.colour("change:N", "change", changes, title="Change", sort=changes),
         tooltip=[
-            alt.Tooltip("dataset:N", title="Dataset"), alt.Tooltip("change:N", title="Change"),
-            alt.Tooltip("rows:Q", title="Rows"), alt.Tooltip("keys:N", title="Keys (first 12)"),
+            alt.Tooltip("dataset:N", title="Dataset"),
+            alt.Tooltip("change:N", title="Change"),
+            alt.Tooltip("rows:Q", title="Rows"),
+            alt.Tooltip("keys:N", title="Keys (first 12)"),
             alt.Tooltip("source_ids:N", title="Sources (first 12)"),
         ],
     )
@@ -230,5 +281,6 @@ def release_diff(diff_frame: Frame, *, title: str = "What changed between releas
     labels = base.mark_text(align="left", dx=4, baseline="middle").encode(text="rows:Q")
     return alt.layer(bars, labels).properties(
         title=alt.Title(title, subtitle="Rows: dataset; bars: rows added, removed and changed"),
-        width=360, height=alt.Step(14),
+        width=360,
+        height=alt.Step(14),
     )

@@ -21,17 +21,16 @@ _UNNAMED = "(no named buyer)"
 # --------------------------------------------------------------------------- policy timeline
 def _lanes(df: pl.DataFrame) -> list[str]:
     """Lanes that hold an event: jurisdictions by event count, actions in vocabulary order."""
-    counts = df.group_by("jurisdiction").len().sort(["len", "jurisdiction"], descending=[True, False])
-    rank = {j: i for i, j in enumerate(counts.get_column("jurisdiction"))}
+    counts = df.group_by("jurisdiction").len()
     order = {a: i for i, a in enumerate(APPROVAL_ACTIONS)}
-    pairs = {(j, a) for j, a in df.select("jurisdiction", "action").iter_rows()}
-    return [
-        _lane(j, a) for j, a in sorted(pairs, key=lambda p: (rank[p[0]], order.get(p[1], 99), p[1]))
-    ]
-
-
-def _lane(jurisdiction: str, action: str) -> str:
-    return f"{jurisdiction} · {action.replace('_', ' ')}"
+    lanes = (
+        df.select("jurisdiction", "action", "lane")
+        .unique()
+        .join(counts, on="jurisdiction")
+        .with_columns(pl.col("action").replace_strict(order, default=99).alias("rank"))
+        .sort(["len", "jurisdiction", "rank", "action"], descending=[True, False, False, False])
+    )
+    return lanes.get_column("lane").to_list()
 
 
 def _event_label(row: dict[str, Any]) -> str:
@@ -85,8 +84,12 @@ def _timeline_labels(
 
     rows = df.with_columns(pl.col("lane").replace_strict(lanes, range(len(lanes)))).to_dicts()
     marks = [
-        cb.Box(px(r["date"]) - 4, (r["lane"] + 0.5) * _STEP - 4, px(r["date_end"]) + 4,
-               (r["lane"] + 0.5) * _STEP + 4)
+        cb.Box(
+            px(r["date"]) - 4,
+            (r["lane"] + 0.5) * _STEP - 4,
+            px(r["date_end"]) + 4,
+            (r["lane"] + 0.5) * _STEP + 4,
+        )
         for r in rows
     ]
     if labels == "auto":
@@ -96,21 +99,38 @@ def _timeline_labels(
     groups = sorted(_clusters(wanted, px), key=lambda g: min(map(_label_priority, g)))
     texts = [_cluster_text([_event_label(r) for r in g]) for g in groups]
     spots = cb.place_labels(
-        [(px(g[0]["date"]), px(g[-1]["date_end"]), (g[0]["lane"] + 0.5) * _STEP, t)
-         for g, t in zip(groups, texts, strict=True)],
-        width=_WIDTH, height=len(lanes) * _STEP, blocked=marks,
+        [
+            (px(g[0]["date"]), px(g[-1]["date_end"]), (g[0]["lane"] + 0.5) * _STEP, t)
+            for g, t in zip(groups, texts, strict=True)
+        ],
+        width=_WIDTH,
+        height=len(lanes) * _STEP,
+        blocked=marks,
         places=("right", "left", "above", "below", "above_left", "below_left"),
     )
     kept = [
-        {"lane": lanes[g[0]["lane"]], "text": t, "place": s[3],
-         "date": {"right": g[-1]["date_end"], "left": g[0]["date"],
-                  "above_left": g[-1]["date_end"], "below_left": g[-1]["date_end"]}.get(
-             s[3], g[0]["date"] + (g[-1]["date_end"] - g[0]["date"]) / 2),
-         "event_id": ", ".join(r["event_id"] for r in g)}
-        for g, t, s in zip(groups, texts, spots, strict=True) if s is not None
+        {
+            "lane": lanes[g[0]["lane"]],
+            "text": t,
+            "place": s[3],
+            "date": {
+                "right": g[-1]["date_end"],
+                "left": g[0]["date"],
+                "above_left": g[-1]["date_end"],
+                "below_left": g[-1]["date_end"],
+            }.get(s[3], g[0]["date"] + (g[-1]["date_end"] - g[0]["date"]) / 2),
+            "event_id": ", ".join(r["event_id"] for r in g),
+        }
+        for g, t, s in zip(groups, texts, spots, strict=True)
+        if s is not None
     ]
-    schema = {"lane": pl.String, "text": pl.String, "place": pl.String, "date": pl.Date,
-              "event_id": pl.String}
+    schema = {
+        "lane": pl.String,
+        "text": pl.String,
+        "place": pl.String,
+        "date": pl.Date,
+        "event_id": pl.String,
+    }
     return pl.DataFrame(kept, schema=schema)
 
 
@@ -123,11 +143,14 @@ def _time_axis(domain: tuple[dt.date, dt.date]) -> Any:
         fmt = "%Y"
     else:
         every = max(1, -(-70 * months // _WIDTH))
-        ticks = [dt.date(domain[0].year + (domain[0].month + i) // 12, (domain[0].month + i) % 12
-                         + 1, 1) for i in range(0, months, every)]
+        ticks = [
+            dt.date(domain[0].year + (domain[0].month + i) // 12, (domain[0].month + i) % 12 + 1, 1)
+            for i in range(0, months, every)
+        ]
         fmt = "%b %Y"
-    return alt.Axis(values=[alt.DateTime(year=d.year, month=d.month, date=1) for d in ticks],
-                    format=fmt)
+    return alt.Axis(
+        values=[alt.DateTime(year=d.year, month=d.month, date=1) for d in ticks], format=fmt
+    )
 
 
 def _timeline_tooltip(df: pl.DataFrame) -> list[Any]:
@@ -148,6 +171,35 @@ def _timeline_tooltip(df: pl.DataFrame) -> list[Any]:
         *[alt.Tooltip(f"{c}:N", title=t) for c, t in optional if c in df.columns],
         alt.Tooltip("source_ids:N", title="Sources"),
     ]
+
+
+def _timeline_frame(events: Frame) -> pl.DataFrame:
+    """Events with every column the chart reads, and their lane."""
+    df = cb.text_lists(cb.frame(events))
+    need = ["event_id", "date", "date_end", "jurisdiction", "action", "source_ids"]
+    cb.need(df, need, "policy_timeline")
+    df = cb.with_missing(
+        df,
+        {
+            "chips": pl.String,
+            "label": pl.String,
+            "status_as_reported": pl.String,
+            "quantity_units": pl.Int64,
+            "quantity_qualifier": pl.String,
+            "quantity_scope": pl.String,
+        },
+    )
+    lane = pl.concat_str("jurisdiction", pl.lit(" · "), pl.col("action").str.replace_all("_", " "))
+    return df.with_columns(lane.alias("lane")).sort("date", "jurisdiction", "event_id")
+
+
+def _time_domain(df: pl.DataFrame) -> tuple[dt.date, dt.date]:
+    """First to last date, with a margin of a fortieth of the span (at least 15 days)."""
+    first, last = df.get_column("date").min(), df.get_column("date_end").max()
+    if first is None:
+        return dt.date(2000, 1, 1), dt.date(2000, 2, 1)
+    pad = dt.timedelta(days=max(15, (last - first).days // 40))
+    return first - pad, last + pad
 
 
 def policy_timeline(
@@ -191,24 +243,17 @@ def policy_timeline(
     ('LayerChart', ['H200'])
     """
     alt = cb.alt()
-    df = cb.text_lists(cb.frame(events))
-    cb.need(df, ["event_id", "date", "date_end", "jurisdiction", "action", "source_ids"],
-            "policy_timeline")
-    df = cb.with_missing(df, {"chips": pl.String, "label": pl.String,
-                              "status_as_reported": pl.String, "quantity_units": pl.Int64,
-                              "quantity_qualifier": pl.String, "quantity_scope": pl.String})
-    df = df.with_columns(
-        pl.struct("jurisdiction", "action").map_elements(
-            lambda r: _lane(r["jurisdiction"], r["action"]), return_dtype=pl.String
-        ).alias("lane")
-    ).sort("date", "jurisdiction", "event_id")
+    df = _timeline_frame(events)
     lanes = _lanes(df)
-    first, last = df.get_column("date").min(), df.get_column("date_end").max()
-    pad = dt.timedelta(days=max(15, ((last - first).days if first else 0) // 40))
-    domain = (first - pad, last + pad) if first else (dt.date(2000, 1, 1), dt.date(2000, 2, 1))
+    domain = _time_domain(df)
     x_scale = alt.Scale(domain=[d.isoformat() for d in domain], nice=False)
-    y = alt.Y("lane:N", sort=lanes, title=None, scale=alt.Scale(domain=lanes),
-              axis=alt.Axis(labelLimit=200))
+    y = alt.Y(
+        "lane:N",
+        sort=lanes,
+        title=None,
+        scale=alt.Scale(domain=lanes),
+        axis=alt.Axis(labelLimit=200),
+    )
     base = alt.Chart(df).encode(
         x=alt.X("date:T", title="Decision date", scale=x_scale, axis=_time_axis(domain)),
         y=y,
@@ -219,11 +264,16 @@ def policy_timeline(
     dots = base.mark_point(filled=True, size=40, opacity=1)
     text = cb.label_layers(
         _timeline_labels(df, lanes, domain, labels),
-        alt.X("date:T", scale=x_scale), y, color="#222",
+        alt.X("date:T", scale=x_scale),
+        y,
+        color="#222",
     )
     return alt.layer(bars, dots, *text).properties(
-        title=alt.Title(title, subtitle="One lane per jurisdiction and action; a bar spans a "
-                        "date known only to the month or quarter"),
+        title=alt.Title(
+            title,
+            subtitle="One lane per jurisdiction and action; a bar spans a "
+            "date known only to the month or quarter",
+        ),
         width=_WIDTH,
         height=alt.Step(_STEP),
     )
@@ -248,29 +298,39 @@ def _tidy_quantities(df: pl.DataFrame) -> pl.DataFrame:
         qualifier = pl.col("approved_qualifier") if col == "approved_quantity" else pl.lit(None)
         scope = pl.col("approved_scope") if col == "approved_quantity" else pl.lit(None)
         as_of = pl.col("delivered_through") if col == "confirmed_delivered" else pl.lit(None)
-        parts.append(df.select(
-            "event_id", "gate", "buyer_group", "chip_group", "approved_qualifier",
-            pl.lit(label).alias("measure"),
-            pl.lit(order).alias("measure_order"),
-            pl.col(col).cast(pl.Float64).alias("units"),
-            qualifier.cast(pl.String).alias("qualifier"),
-            scope.cast(pl.String).alias("scope"),
-            as_of.cast(pl.Date).alias("as_of"),
-            sources.fill_null([]).list.join(";").alias("source_ids"),
-        ))
+        parts.append(
+            df.select(
+                "event_id",
+                "gate",
+                "buyer_group",
+                "chip_group",
+                "approved_qualifier",
+                pl.lit(label).alias("measure"),
+                pl.lit(order).alias("measure_order"),
+                pl.col(col).cast(pl.Float64).alias("units"),
+                qualifier.cast(pl.String).alias("qualifier"),
+                scope.cast(pl.String).alias("scope"),
+                as_of.cast(pl.Date).alias("as_of"),
+                sources.fill_null([]).list.join(";").alias("source_ids"),
+            )
+        )
     tidy = pl.concat(parts).filter(pl.col("units").is_not_null())
     text = [
         cb.quantity_text(u, q, s) + (f" delivered as of {a:%Y-%m-%d}" if a else "")
         for u, q, s, a in tidy.select("units", "qualifier", "scope", "as_of").iter_rows()
     ]
     gate = (
-        pl.col("gate").fill_null("other gate").str.replace_all("_", " ")
-        .str.replace(r"^us ", "US ").str.replace(r"^cn ", "CN ")
+        pl.col("gate")
+        .fill_null("other gate")
+        .str.replace_all("_", " ")
+        .str.replace(r"^us ", "US ")
+        .str.replace(r"^cn ", "CN ")
     )
     return tidy.with_columns(
         pl.Series("text", text, dtype=pl.String),
         pl.concat_str(
-            pl.col("event_id"), pl.lit(" · "),
+            pl.col("event_id"),
+            pl.lit(" · "),
             gate,
             pl.lit("|"),
             pl.col("buyer_group").fill_null(_UNNAMED).str.replace_all(";", ", "),
@@ -308,38 +368,50 @@ def approvals_vs_deliveries(
     ...     "approved_scope": ["combined"], "confirmed_delivered": [0],
     ...     "delivered_through": [dt.date(2026, 2, 24)], "approval_source_ids": [["a"]],
     ...     "delivery_source_ids": [["b"]]})
-    >>> approvals_vs_deliveries(rec).layer[1].data["text"].to_list()
+    >>> approvals_vs_deliveries(rec).data["text"].to_list()
     ['≥ 400,000 combined', '0 delivered as of 2026-02-24']
     """
     alt = cb.alt()
     df = cb.frame(reconciled)
     cb.need(df, ["event_id", "buyer_group", "approved_quantity"], "approvals_vs_deliveries")
-    df = cb.with_missing(df, {"gate": pl.String, "chip_group": pl.String,
-                              "approved_qualifier": pl.String, "approved_scope": pl.String,
-                              "delivered_through": pl.Date})
+    optional = ("gate", "chip_group", "approved_qualifier", "approved_scope")
+    df = cb.with_missing(df, {**dict.fromkeys(optional, pl.String), "delivered_through": pl.Date})
     tidy = _tidy_quantities(df)
     measures = [m for m, _ in _MEASURES.values() if m in set(tidy.get_column("measure"))]
     top = tidy.get_column("units").max() or 1.0
     base = alt.Chart(tidy).encode(
-        y=alt.Y("row:N", title=None, sort="ascending",
-                axis=alt.Axis(labelLimit=300, labelExpr="split(datum.label, '|')")),
+        y=alt.Y(
+            "row:N",
+            title=None,
+            sort="ascending",
+            axis=alt.Axis(labelLimit=300, labelExpr="split(datum.label, '|')"),
+        ),
         yOffset=alt.YOffset("measure:N", sort=measures, scale=alt.Scale(domain=measures)),
-        x=alt.X("units:Q", title="Units (chips)", scale=alt.Scale(domain=[0, top * 1.45]),
-                axis=alt.Axis(format=",d", tickCount=4)),
+        x=alt.X(
+            "units:Q",
+            title="Units (chips)",
+            scale=alt.Scale(domain=[0, top * 1.45]),
+            axis=alt.Axis(format=",d", tickCount=4),
+        ),
         tooltip=[
-            alt.Tooltip("event_id:N", title="Approval"),
-            alt.Tooltip("gate:N", title="Gate"),
-            alt.Tooltip("buyer_group:N", title="Buyer group"),
-            alt.Tooltip("chip_group:N", title="Chips"),
-            alt.Tooltip("measure:N", title="Quantity"),
-            alt.Tooltip("text:N", title="Units"),
-            alt.Tooltip("source_ids:N", title="Sources"),
+            alt.Tooltip(f"{field}:N", title=name)
+            for field, name in (
+                ("event_id", "Approval"),
+                ("gate", "Gate"),
+                ("buyer_group", "Buyer group"),
+                ("chip_group", "Chips"),
+                ("measure", "Quantity"),
+                ("text", "Units"),
+                ("source_ids", "Sources"),
+            )
         ],
     )
     bars = base.mark_bar().encode(
-        color=cb.colour("measure:N", "quantity", measures, title="Quantity", sort=measures))
+        color=cb.colour("measure:N", "quantity", measures, title="Quantity", sort=measures)
+    )
     labels = base.mark_text(align="left", dx=4, baseline="middle", color="#222").encode(
-        text="text:N")
+        text="text:N"
+    )
     return alt.layer(bars, labels).properties(
         title=alt.Title(title, subtitle="Rows: approval event · gate, and the buyer group"),
         width=300,
