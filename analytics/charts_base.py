@@ -101,6 +101,12 @@ def colour(field: str, category: str, values: Iterable[str | None], **kw: Any) -
     return alt().Color(field, scale=alt().Scale(domain=domain, range=range_), **kw)
 
 
+def tooltip(*fields: tuple[str, ...]) -> list[Any]:
+    """Tooltip entries from ``(field:type, title)`` or ``(field:type, title, format)``."""
+    a = alt()
+    return [a.Tooltip(f[0], title=f[1], **({"format": f[2]} if len(f) > 2 else {})) for f in fields]
+
+
 def quantity_text(units: float | None, qualifier: str | None, scope: str | None = None) -> str:
     """A quantity as people read it: ``≥ 400,000``, ``≤ 75,000 per company``.
 

@@ -156,17 +156,17 @@ def _fleet_base(rows: pl.DataFrame) -> Any:
     return alt.Chart(rows).encode(
         y=alt.Y("row:N", title=None, sort=None, axis=alt.Axis(labelLimit=340)),
         color=cb.colour("subject:N", "lab_subject", rows.get_column("subject"), title="Subject"),
-        tooltip=[
-            alt.Tooltip("record_id:N", title="Record"),
-            alt.Tooltip("lab_id:N", title="Lab"),
-            alt.Tooltip("subject:N", title="Subject"),
-            alt.Tooltip("chip_id:N", title="Chip"),
-            alt.Tooltip("as_of_date:T", title="As of", format="%Y-%m-%d"),
-            alt.Tooltip("low:Q", title="5th percentile", format=",.4~g"),
-            alt.Tooltip("central:Q", title="Central", format=",.4~g"),
-            alt.Tooltip("high:Q", title="95th percentile", format=",.4~g"),
-            alt.Tooltip("source_ids:N", title="Sources"),
-        ],
+        tooltip=cb.tooltip(
+            ("record_id:N", "Record"),
+            ("lab_id:N", "Lab"),
+            ("subject:N", "Subject"),
+            ("chip_id:N", "Chip"),
+            ("as_of_date:T", "As of", "%Y-%m-%d"),
+            ("low:Q", "5th percentile", ",.4~g"),
+            ("central:Q", "Central", ",.4~g"),
+            ("high:Q", "95th percentile", ",.4~g"),
+            ("source_ids:N", "Sources"),
+        ),
     )
 
 
@@ -269,13 +269,13 @@ def release_diff(diff_frame: Frame, *, title: str = "What changed between releas
         yOffset=alt.YOffset("change:N", sort=changes, scale=alt.Scale(domain=changes)),
         x=alt.X("rows:Q", title="Rows (count)", scale=alt.Scale(domain=[0, top * 1.2])),
         color=cb.colour("change:N", "change", changes, title="Change", sort=changes),
-        tooltip=[
-            alt.Tooltip("dataset:N", title="Dataset"),
-            alt.Tooltip("change:N", title="Change"),
-            alt.Tooltip("rows:Q", title="Rows"),
-            alt.Tooltip("keys:N", title="Keys (first 12)"),
-            alt.Tooltip("source_ids:N", title="Sources (first 12)"),
-        ],
+        tooltip=cb.tooltip(
+            ("dataset:N", "Dataset"),
+            ("change:N", "Change"),
+            ("rows:Q", "Rows"),
+            ("keys:N", "Keys (first 12)"),
+            ("source_ids:N", "Sources (first 12)"),
+        ),
     )
     bars = base.mark_bar()
     labels = base.mark_text(align="left", dx=4, baseline="middle").encode(text="rows:Q")

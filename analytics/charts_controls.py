@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -177,15 +177,15 @@ def _point_layer(
             shape=alt.Shape(
                 "eccn_class:N", title=f"Class under {rule_id}", sort="ascending", **shown
             ),
-            tooltip=[
-                alt.Tooltip("chip_id:N", title="Chip"),
-                alt.Tooltip("model:N", title="Model"),
-                alt.Tooltip("tpp:Q", title="TPP (bit x TOP/s)", format=",.0f"),
-                alt.Tooltip("performance_density:Q", title="Density (TPP/mm2)", format=".2f"),
-                alt.Tooltip("eccn_class:N", title=f"Class under {rule_id}"),
-                alt.Tooltip("china_licence_policy:N", title="China licence policy"),
-                alt.Tooltip("chip_source_ids:N", title="Sources"),
-            ],
+            tooltip=cb.tooltip(
+                ("chip_id:N", "Chip"),
+                ("model:N", "Model"),
+                ("tpp:Q", "TPP (bit x TOP/s)", ",.0f"),
+                ("performance_density:Q", "Density (TPP/mm2)", ".2f"),
+                ("eccn_class:N", f"Class under {rule_id}"),
+                ("china_licence_policy:N", "China licence policy"),
+                ("chip_source_ids:N", "Sources"),
+            ),
         )
     )
 
@@ -202,17 +202,17 @@ def _area_layers(zones: pl.DataFrame, bands: pl.DataFrame, xs: Any, ys: Any, y: 
             **rect,
             fill=cb.colour("eccn_class:N", "rule_class", classes, title="Class zone"),
             stroke=cb.colour("eccn_class:N", "rule_class", classes, legend=None),
-            tooltip=[
-                alt.Tooltip("rule_id:N", title="Rule"),
-                alt.Tooltip("clause:N", title="Clause"),
-                alt.Tooltip("eccn_class:N", title="Class"),
-                alt.Tooltip("x:Q", title="TPP from", format=","),
-                alt.Tooltip("x2:Q", title="TPP below", format=","),
-                alt.Tooltip("y:Q", title="Density from", format=".2f"),
-                alt.Tooltip("y2:Q", title="Density below", format=".2f"),
-                alt.Tooltip("also:N", title="Also"),
-                alt.Tooltip("source_ids:N", title="Sources"),
-            ],
+            tooltip=cb.tooltip(
+                ("rule_id:N", "Rule"),
+                ("clause:N", "Clause"),
+                ("eccn_class:N", "Class"),
+                ("x:Q", "TPP from", ","),
+                ("x2:Q", "TPP below", ","),
+                ("y:Q", "Density from", ".2f"),
+                ("y2:Q", "Density below", ".2f"),
+                ("also:N", "Also"),
+                ("source_ids:N", "Sources"),
+            ),
         )
     )
     if not bands.height:
@@ -229,12 +229,12 @@ def _area_layers(zones: pl.DataFrame, bands: pl.DataFrame, xs: Any, ys: Any, y: 
                 title="China licence policy (band)",
                 legend=None,
             ),
-            tooltip=[
-                alt.Tooltip("rule_id:N", title="Rule"),
-                alt.Tooltip("clause:N", title="Clause"),
-                alt.Tooltip("policy:N", title="Policy"),
-                alt.Tooltip("source_ids:N", title="Sources"),
-            ],
+            tooltip=cb.tooltip(
+                ("rule_id:N", "Rule"),
+                ("clause:N", "Clause"),
+                ("policy:N", "Policy"),
+                ("source_ids:N", "Sources"),
+            ),
         )
     )
     text = (
@@ -309,8 +309,8 @@ def tpp_density_scatter(
     bands = _bands(r, b)
     vendors = pts.get_column("vendor_id").unique().sort().to_list()
     x_scale = alt.Scale(type="log", domain=[b[0], b[1]], nice=False)
-    main = _main_panel(pts, r, bands, b, x_scale, rule_id, vendors)
-    strip = _strip_panel(pts, b, x_scale, rule_id, vendors)
+    panel = _Panel(b, x_scale, rule_id, vendors)
+    main, strip = _main_panel(pts, r, bands, panel), _strip_panel(pts, panel)
     subtitle = f"Points: class under {rule_id}; zones: classification clauses"
     if bands.height:
         subtitle += "; top band: China licence policy by TPP"
@@ -321,17 +321,19 @@ def tpp_density_scatter(
     )
 
 
-def _main_panel(
-    pts: pl.DataFrame,
-    r: pl.DataFrame,
-    bands: pl.DataFrame,
-    b: tuple[float, float, float, float],
-    x_scale: Any,
-    rule_id: str,
-    vendors: list[str],
-) -> Any:
+class _Panel(NamedTuple):
+    """What both panels share: plot bounds, the TPP scale, the vintage, the vendors."""
+
+    b: tuple[float, float, float, float]
+    x_scale: Any
+    rule_id: str
+    vendors: list[str]
+
+
+def _main_panel(pts: pl.DataFrame, r: pl.DataFrame, bands: pl.DataFrame, p: _Panel) -> Any:
     """Zones, policy bands, the chips with a density, and their labels."""
     alt = cb.alt()
+    b, x_scale, rule_id, vendors = p
     dense = pts.filter(pl.col("performance_density").is_not_null()).with_columns(
         (
             _H
@@ -364,15 +366,10 @@ def _main_panel(
     )
 
 
-def _strip_panel(
-    pts: pl.DataFrame,
-    b: tuple[float, float, float, float],
-    x_scale: Any,
-    rule_id: str,
-    vendors: list[str],
-) -> Any:
+def _strip_panel(pts: pl.DataFrame, p: _Panel) -> Any:
     """The chips without a density, on the same TPP axis, with their labels."""
     alt = cb.alt()
+    b, x_scale, rule_id, vendors = p
     flat = pts.filter(pl.col("performance_density").is_null()).with_columns(
         pl.lit(1.0).alias("row"), pl.lit(_STRIP / 2).alias("y_px")
     )

@@ -154,7 +154,6 @@ def _time_axis(domain: tuple[dt.date, dt.date]) -> Any:
 
 
 def _timeline_tooltip(df: pl.DataFrame) -> list[Any]:
-    alt = cb.alt()
     optional = (
         ("date_precision", "Precision"),
         ("jurisdiction", "Jurisdiction"),
@@ -165,11 +164,13 @@ def _timeline_tooltip(df: pl.DataFrame) -> list[Any]:
         ("summary", "Summary"),
     )
     return [
-        alt.Tooltip("event_id:N", title="Event"),
-        alt.Tooltip("date:T", title="Date", format="%Y-%m-%d"),
-        alt.Tooltip("date_end:T", title="Period end", format="%Y-%m-%d"),
-        *[alt.Tooltip(f"{c}:N", title=t) for c, t in optional if c in df.columns],
-        alt.Tooltip("source_ids:N", title="Sources"),
+        *cb.tooltip(
+            ("event_id:N", "Event"),
+            ("date:T", "Date", "%Y-%m-%d"),
+            ("date_end:T", "Period end", "%Y-%m-%d"),
+            *[(f"{c}:N", t) for c, t in optional if c in df.columns],
+            ("source_ids:N", "Sources"),
+        ),
     ]
 
 
@@ -393,18 +394,15 @@ def approvals_vs_deliveries(
             scale=alt.Scale(domain=[0, top * 1.45]),
             axis=alt.Axis(format=",d", tickCount=4),
         ),
-        tooltip=[
-            alt.Tooltip(f"{field}:N", title=name)
-            for field, name in (
-                ("event_id", "Approval"),
-                ("gate", "Gate"),
-                ("buyer_group", "Buyer group"),
-                ("chip_group", "Chips"),
-                ("measure", "Quantity"),
-                ("text", "Units"),
-                ("source_ids", "Sources"),
-            )
-        ],
+        tooltip=cb.tooltip(
+            ("event_id:N", "Approval"),
+            ("gate:N", "Gate"),
+            ("buyer_group:N", "Buyer group"),
+            ("chip_group:N", "Chips"),
+            ("measure:N", "Quantity"),
+            ("text:N", "Units"),
+            ("source_ids:N", "Sources"),
+        ),
     )
     bars = base.mark_bar().encode(
         color=cb.colour("measure:N", "quantity", measures, title="Quantity", sort=measures)
