@@ -29,7 +29,8 @@ validate: $(STAMP) ## Validate every release and the draft
 	$(BIN)/chip-supply validate --draft
 
 lab: $(STAMP) ## Start JupyterLab on notebooks/ (the .py files open as notebooks)
-	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root,)
+	$(BIN)/jupyter lab notebooks/ --LabApp.app_settings_dir=$(CURDIR)/jupyter/lab-settings \
+		$(if $(filter 0,$(shell id -u)),--allow-root,)
 
 bench: $(STAMP) ## Run the full benchmark suite (1e5-1e7 rows; minutes)
 	$(BIN)/python -m benchmarks

@@ -193,9 +193,29 @@ def all_charts(df_chips, df_rules, df_approvals, df_shipments, df_lab_compute):
     return _charts(df_chips, df_rules, df_approvals, df_shipments, df_lab_compute)
 
 
+def _units(spec: dict) -> list[dict]:
+    """Every single-view spec in a layered or concatenated chart."""
+    parts = spec.get("layer") or spec.get("vconcat") or spec.get("hconcat")
+    return [u for part in parts for u in _units(part)] if parts else [spec]
+
+
 def _encodings(spec: dict) -> list[dict]:
-    layers = spec.get("layer", [spec])
-    return [layer.get("encoding", {}) for layer in layers]
+    return [unit.get("encoding", {}) for unit in _units(spec)]
+
+
+def _colour_pairs(spec: dict) -> set[tuple[str, str]]:
+    """(value, colour) of every colour scale (color, fill, stroke) in a chart."""
+    pairs = set()
+    for enc in _encodings(spec):
+        for channel in ("color", "fill", "stroke"):
+            scale = enc.get(channel, {}).get("scale", {})
+            if "range" in scale:
+                pairs |= set(zip(scale["domain"], scale["range"], strict=True))
+    return pairs
+
+
+def _layer_data(spec: dict, unit: dict) -> list[dict]:
+    return spec["datasets"][unit["data"]["name"]]
 
 
 def test_every_chart_validates_and_renders(all_charts):
@@ -205,7 +225,7 @@ def test_every_chart_validates_and_renders(all_charts):
     # as uri-references; validate charts against it without checking the schema itself
     validator = jsonschema.Draft7Validator(alt.vegalite.v6.schema.load_schema())
     for name, chart in all_charts.items():
-        assert isinstance(chart, alt.Chart | alt.LayerChart), name
+        assert isinstance(chart, alt.Chart | alt.LayerChart | alt.VConcatChart), name
         spec = chart.to_dict()  # altair validates here
         validator.validate(spec)
         svg = vl_convert.vegalite_to_svg(chart.to_json())
@@ -262,7 +282,9 @@ def test_theme_registered():
 
 def test_threshold_regions_come_from_rules(df_chips, df_rules):
     spec = charts.tpp_density_scatter(df_chips, df_rules).to_dict()
-    rect_data = [d for d in spec["datasets"].values() if d and "clause" in d[0]]
+    rect_data = [
+        d for d in spec["datasets"].values() if d and "eccn_class" in d[0] and "clause" in d[0]
+    ]
     assert len(rect_data) == 1
     clauses = {(r["rule_id"], r["clause"]): r for r in rect_data[0]}
     assert len(clauses) == 5
@@ -285,3 +307,145 @@ def test_bad_inputs():
         charts.fleet_compute(
             pl.DataFrame({"lab_id": ["x"], "source_ids": [["s"]]}), measure="h100e"
         )
+
+
+# --------------------------------------------------------------------------- palette
+def test_every_action_has_its_own_colour():
+    from analytics import palette
+    from analytics.schemas import APPROVAL_ACTIONS
+
+    assert set(palette.ACTION) == set(APPROVAL_ACTIONS)
+    assert len(set(palette.ACTION.values())) == len(APPROVAL_ACTIONS) == 11
+    for category, vocabulary in palette.VOCABULARIES.items():
+        assert set(palette.PALETTES[category]) == set(vocabulary), category
+    for name, colours in palette.PALETTES.items():
+        assert len(set(colours.values())) == len(colours), name
+
+
+def test_an_action_keeps_its_colour_from_chart_to_chart(df_approvals):
+    wide = timeline(df_approvals)
+    revoke = wide.with_columns(
+        pl.lit("revoke").alias("action"),
+        pl.lit("CN").alias("jurisdiction"),
+        pl.col("event_id") + "-r",
+    )
+    two = [
+        charts.policy_timeline(wide.filter(pl.col("action") == "approve")),
+        charts.policy_timeline(pl.concat([revoke, wide])),
+    ]
+    for chart in two:
+        assert ("approve", "#117733") in _colour_pairs(chart.to_dict())
+    assert ("revoke", "#332288") in _colour_pairs(two[1].to_dict())
+
+
+def test_no_colour_is_reused_within_a_chart(all_charts):
+    for name, chart in all_charts.items():
+        pairs = _colour_pairs(chart.to_dict())
+        colours = [c for _, c in pairs]
+        assert pairs and len(colours) == len(set(colours)), (name, sorted(pairs))
+
+
+def test_unknown_values_get_spare_colours_unused_in_the_chart():
+    from analytics.palette import colours
+
+    domain, range_ = colours("vendor", ["nvidia", "acme", "zeta"])
+    assert domain == ["nvidia", "acme", "zeta"] and len(set(range_)) == 3
+
+
+# --------------------------------------------------------------------------- labels
+def test_scatter_labels_the_h20_and_lists_chips_without_density(df_chips, df_rules):
+    chart = charts.tpp_density_scatter(df_chips, df_rules)
+    spec = chart.to_dict()
+    texts = [row["text"] for d in spec["datasets"].values() for row in d if "text" in row]
+    assert "H20" in texts and "B200" in texts  # B200 has no die area: in the strip
+    assert "3A090.a" in json.dumps(spec) and "3A090.b" in json.dumps(spec)
+
+
+def test_scatter_draws_the_case_by_case_band(df_chips, df_rules):
+    band = df_rules.head(1).with_columns(
+        pl.lit("us_bis_2023_10").alias("rule_id"),
+        pl.lit("policy.case_by_case").alias("clause"),
+        pl.lit("licence_policy").alias("clause_kind"),
+        pl.lit(None, pl.String).alias("eccn_class"),
+        pl.lit(None, pl.Float64).alias("tpp_min"),
+        pl.lit(21000.0).alias("tpp_max"),
+        pl.lit("case_by_case").alias("licence_policy"),
+        pl.lit(6500.0).alias("dram_bw_max_gbps"),
+    )
+    rules = pl.concat([df_rules, band], how="diagonal")
+    spec = charts.tpp_density_scatter(df_chips, rules).to_dict()
+    bands = [r for d in spec["datasets"].values() for r in d if "licence_policy" in r]
+    assert [b["policy"] for b in bands] == ["case by case: TPP < 21,000 and DRAM < 6,500 GB/s"]
+    assert ("case_by_case", "#33BBEE") in _colour_pairs(spec)
+
+
+def test_timeline_lanes_hold_events_and_labels_name_chips(df_approvals):
+    spec = charts.policy_timeline(timeline(df_approvals)).to_dict()
+    lanes = spec["layer"][0]["encoding"]["y"]["scale"]["domain"]
+    assert lanes == ["CN · conditional approval", "US · approve"]
+    texts = {row["text"] for d in spec["datasets"].values() for row in d if "text" in row}
+    assert "H200 ≥ 400,000 combined" in texts
+
+
+def test_timeline_labels_can_be_chosen_or_left_out(df_approvals):
+    events = timeline(df_approvals)
+    chosen = charts.policy_timeline(events, labels=["APR-051"])
+    assert [t for layer in chosen.layer[2:] for t in layer.data["text"]] == ["H200"]
+    assert len(charts.policy_timeline(events, labels=None).layer) == 2
+
+
+def test_approvals_show_qualifiers_and_as_of_dates(all_charts):
+    spec = all_charts["approvals_vs_deliveries"].to_dict()
+    texts = {row["text"] for d in spec["datasets"].values() for row in d if "text" in row}
+    assert "≥ 400,000 combined" in texts
+    assert "0 delivered as of 2026-02-24" in texts
+
+
+def test_release_diff_has_its_own_subtitle(all_charts):
+    subtitle = all_charts["release_diff_rows"].to_dict()["title"]["subtitle"]
+    assert "dataset" in subtitle and "buyer" not in subtitle
+
+
+# --------------------------------------------------------------------------- lab compute
+@pytest.fixture
+def df_fleet() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "record_id": ["LC-1", "LC-2", "LC-3", "LC-4"],
+            "lab_id": ["deepseek", "bytedance", "meta", "tencent"],
+            "subject": ["cluster", "holdings", "holdings", "holdings"],
+            "h100e_bf16_low": [1000.0, 14958.6, None, None],
+            "h100e_bf16": [2047.2, None, 349858.5, None],
+            "h100e_bf16_high": [4000.0, None, None, None],
+            "source_ids": [["a"], ["b"], ["c"], ["d"]],
+        }
+    )
+
+
+def test_fleet_bars_only_where_both_ends_exist(df_fleet):
+    spec = charts.fleet_compute(df_fleet).to_dict()
+    rule = next(u for u in spec["layer"] if u["mark"]["type"] == "rule")
+    data = _layer_data(spec, rule)
+    assert [r["record_id"] for r in data] == ["LC-1"]
+    assert all(r["high"] is not None and r["low"] is not None for r in data)
+    no_bars = charts.fleet_compute(df_fleet.filter(pl.col("record_id") != "LC-1")).to_dict()
+    assert [u["mark"]["type"] for u in no_bars["layer"]] == ["point"]
+
+
+def test_fleet_every_row_has_a_mark_and_missing_labs_are_named(df_fleet):
+    spec = charts.fleet_compute(df_fleet).to_dict()
+    point = next(u for u in spec["layer"] if u["mark"]["type"] == "point")
+    rows = _layer_data(spec, point)
+    assert {r["lab_id"] for r in rows} == {"deepseek", "bytedance", "meta"}
+    assert all(r["point"] is not None for r in rows)
+    assert any("tencent" in line for line in spec["title"]["subtitle"])
+
+
+def test_fleet_axis_labels_are_sparse(df_fleet):
+    spec = charts.fleet_compute(df_fleet).to_dict()
+    axis = next(u for u in spec["layer"] if u["mark"]["type"] == "point")["encoding"]["x"]["axis"]
+    assert axis["values"] == [1000, 10000, 100000]
+
+
+def test_theme_font_covers_cjk(all_charts):
+    assert "Noto Sans CJK SC" in all_charts["policy_timeline"].to_dict()["config"]["font"]
