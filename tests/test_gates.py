@@ -1,0 +1,104 @@
+"""The two gates for known chips, buyers and dates of the released data."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+import analytics
+from analytics.gates import CHINA_GATES, US_GATES, gate_matrix
+
+RELEASE = "2026-11-29"
+H20, H200, B200 = "nvidia_h20_96gb", "nvidia_h200_sxm_141gb", "nvidia_b200_hgx"
+ASCEND = "huawei_ascend_910c"
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict[str, pl.DataFrame]:
+    names = ("chips", "control_rules", "approvals", "entities")
+    t = {n: analytics.load(n, release=RELEASE) for n in names}
+    t["classification"] = analytics.classify(t["chips"], t["control_rules"])
+    return t
+
+
+def _gate(tables: dict[str, pl.DataFrame], chip: str, buyer: str, on: str) -> dict:
+    m = gate_matrix([chip], [buyer], [on], classification=tables["classification"],
+                    chips=tables["chips"], approvals=tables["approvals"],
+                    entities=tables["entities"])
+    assert m.height == 1
+    return m.row(0, named=True)
+
+
+@pytest.mark.parametrize(
+    ("on", "us_gate", "event"),
+    [("2025-01-15", "not_controlled", None), ("2025-05-01", "licence_required", "APR-015"),
+     ("2025-09-01", "licence_granted", "APR-026")],
+)
+def test_h20_for_bytedance_through_2025(tables, on, us_gate, event) -> None:
+    row = _gate(tables, H20, "bytedance", on)
+    assert row["us_class"] == "none"
+    assert row["us_gate"] == us_gate
+    if event:
+        assert event in row["event_ids"]
+
+
+def test_h20_in_september_2025_carries_the_revenue_share_and_beijing_discourages(tables):
+    row = _gate(tables, H20, "bytedance", "2025-09-01")
+    assert "15%" in row["conditions"]
+    assert "APR-027" in row["conditions"]
+    assert row["china_gate"] == "discouraged"
+    assert {"APR-027", "APR-028"} <= set(row["event_ids"])
+
+
+def test_h200_in_february_2026_is_licensed_and_conditionally_approved(tables):
+    row = _gate(tables, H200, "bytedance", "2026-02-15")
+    assert row["us_gate"] in ("case_by_case", "licence_granted")
+    assert row["china_gate"] == "conditionally_approved"
+    assert "APR-048" in row["event_ids"]
+    assert row["us_class"] == "3A090.a"
+
+
+def test_b200_is_presumed_denied(tables):
+    row = _gate(tables, B200, "alibaba", "2026-02-15")
+    assert row["us_gate"] == "presumption_of_denial"
+    assert "APR-033" in row["event_ids"]
+
+
+def test_ascend_has_no_us_gate(tables):
+    row = _gate(tables, ASCEND, "deepseek", "2026-02-15")
+    assert (row["us_class"], row["us_gate"]) == ("not_us", "not_applicable")
+
+
+def test_every_answer_cites_its_sources(tables):
+    chips = [H20, H200, B200]
+    m = gate_matrix(chips, ["bytedance", "deepseek", "tencent"],
+                    ["2023-01-01", "2025-05-01", "2026-02-15"],
+                    classification=tables["classification"], chips=tables["chips"],
+                    approvals=tables["approvals"], entities=tables["entities"])
+    assert m.height == 27
+    assert m["us_gate"].is_in(US_GATES).all() and m["china_gate"].is_in(CHINA_GATES).all()
+    assert (m["source_ids"].list.len() > 0).all()
+    assert (m["event_ids"].list.len() > 0).all()
+    sources = set(analytics.load("sources", release=RELEASE)["source_id"])
+    assert set(m["source_ids"].explode().to_list()) <= sources
+
+
+def test_an_entity_list_listing_denies_the_buyer(tables):
+    entities = tables["entities"].with_columns(
+        pl.when(pl.col("entity_id") == "bytedance").then(pl.lit(dt.date(2025, 6, 1)))
+        .otherwise(None).alias("entity_list_date"),
+        pl.when(pl.col("entity_id") == "bytedance").then(pl.lit(["src-listing"]))
+        .otherwise(None).alias("entity_list_source_ids"),
+    )
+    m = gate_matrix([H20], ["bytedance"], ["2025-05-01", "2025-09-01"],
+                    classification=tables["classification"], chips=tables["chips"],
+                    approvals=tables["approvals"], entities=entities)
+    assert m["us_gate"].to_list() == ["licence_required", "presumption_of_denial"]
+    assert "src-listing" in m["source_ids"][1]
+
+
+def test_an_unknown_chip_is_a_clear_error(tables):
+    with pytest.raises(KeyError, match="not in the chips table"):
+        _gate(tables, "no_such_chip", "bytedance", "2025-01-01")
