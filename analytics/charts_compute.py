@@ -145,7 +145,7 @@ def _fleet_scale(rows: pl.DataFrame, measure: str) -> tuple[Any, Any]:
     values = rows.select(pl.concat_list("low", "central", "high").explode().drop_nulls())
     lo, hi = (values.min().item() or 1.0) / 2, (values.max().item() or 10.0) * 2
     axis = alt.Axis(
-        values=[10**e for e in range(-3, 30) if lo <= 10**e <= hi],
+        values=[10.0**e for e in range(-3, 30) if lo <= 10.0**e <= hi],
         labelExpr=_FLEET_LABELS.get(measure, "format(datum.value, '~s')"),
     )
     return alt.Scale(type="log", domain=[lo, hi], nice=False), axis

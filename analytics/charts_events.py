@@ -10,7 +10,7 @@ import polars as pl
 
 from analytics import charts_base as cb
 from analytics.compute import Frame
-from analytics.schemas import APPROVAL_ACTIONS
+from analytics.vocab import APPROVAL_ACTIONS
 
 _STEP = 28  # px per timeline lane: a label fits above or below a mark
 _WIDTH = 520

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from analytics.schemas import APPROVAL_ACTIONS, LAB_SUBJECTS, LICENCE_POLICIES
+from analytics.vocab import APPROVAL_ACTIONS, LAB_SUBJECTS, LICENCE_POLICIES
 
 JURISDICTION = {
     "US": "#0072B2",
@@ -58,7 +58,8 @@ QUANTITY = {
     "purchase intent": "#CCBB44",
     "confirmed delivered": "#228833",
 }
-LAB_SUBJECT = {"holdings": "#4477AA", "cluster": "#EE7733", "training_run": "#AA3377"}
+LAB_SUBJECT = {"holdings": "#4477AA", "cluster": "#EE7733", "training_run": "#AA3377",
+               "purchase": "#009988", "budget": "#BBBBBB"}
 CHANGE = {"added": "#228833", "removed": "#CC3311", "changed": "#CCBB44"}
 
 PALETTES = {

@@ -312,7 +312,7 @@ def test_bad_inputs():
 # --------------------------------------------------------------------------- palette
 def test_every_action_has_its_own_colour():
     from analytics import palette
-    from analytics.schemas import APPROVAL_ACTIONS
+    from analytics.vocab import APPROVAL_ACTIONS
 
     assert set(palette.ACTION) == set(APPROVAL_ACTIONS)
     assert len(set(palette.ACTION.values())) == len(APPROVAL_ACTIONS) == 11
@@ -449,3 +449,14 @@ def test_fleet_axis_labels_are_sparse(df_fleet):
 
 def test_theme_font_covers_cjk(all_charts):
     assert "Noto Sans CJK SC" in all_charts["policy_timeline"].to_dict()["config"]["font"]
+
+
+def test_lab_compute_in_flops_renders_with_ticks_past_64_bit_integers():
+    import vl_convert as vlc
+
+    import analytics
+
+    chips, lab = analytics.load("chips", "2026-11-29"), analytics.load("lab_compute", "2026-11-29")
+    chart = charts.fleet_compute(fleet_compute(lab, chips), measure="flops_bf16")
+    assert max(chart.to_dict()["layer"][0]["encoding"]["x"]["axis"]["values"]) >= 1e19
+    assert vlc.vegalite_to_svg(chart.to_dict()).startswith("<svg")
