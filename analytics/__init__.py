@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # imported on first use by __getattr__
+    from analytics.aggregation import quarterly
     from analytics.charts import (
         approvals_vs_deliveries,
         policy_timeline,
@@ -40,7 +41,6 @@ if TYPE_CHECKING:  # imported on first use by __getattr__
     from analytics.fleet import fleet_compute, h100e
     from analytics.publish import cut_release
     from analytics.quality import Result, validate_draft, validate_folder, validate_release
-    from analytics.aggregation import quarterly
     from analytics.reconciliation import reconcile, timeline
     from analytics.registry import latest_release, release_order, releases, resolve
     from analytics.release import Release

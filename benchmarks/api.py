@@ -7,8 +7,8 @@ from datetime import date
 import polars as pl
 
 from analytics import quality, schemas, uncertainty
-from analytics.consistency import check
 from analytics.aggregation import quarterly as quarterly_of
+from analytics.consistency import check
 from analytics.registry import latest_release
 from analytics.release import Release
 
