@@ -1,14 +1,15 @@
 """Evidence for every figure: find a number in a quote, and measure what the quotes cover.
 
-Each numeric figure of ``chips``, ``approvals``, ``shipments`` and ``lab_compute`` must be
-either *stated* by the verbatim quote of an ``evidence`` row (the quote contains the
-number as the document writes it) or marked *derived* / *assumed* there with a
-derivation that says how. :func:`coverage` lists every figure with its status;
-:func:`findings` turns the unsupported ones into error findings.
+Each numeric figure of ``chips``, ``approvals``, ``shipments``, ``lab_compute`` and
+``parameters`` must be either *stated* by the verbatim quote of an ``evidence`` row (the
+quote contains the number as the document writes it) or marked *derived* / *assumed*
+there with a derivation that says how. :func:`coverage` lists every figure with its status;
+:func:`findings_frame` turns the unsupported ones into error findings.
 
 Numbers are matched the way documents write them: ``400,000``, ``400k``, ``0.4 million``,
-``$12bn``, ``3.3e24``, ``3.3 x 10^24``, ``40万``, and at any power of 1000 (``4.8 TB/s``
-states ``4,800`` GB/s; ``4.6 PF`` states ``4,600`` TFLOPS), within 1.5%.
+``$12bn``, ``3.3e24``, ``3.3 x 10^24``, ``40万``, ``six years``, and at any power of 1000
+(``4.8 TB/s`` states ``4,800`` GB/s; ``4.6 PF`` states ``4,600`` TFLOPS), within 1.5%; "no",
+"none" and "not ... any" state zero.
 
 >>> stated_in("ByteDance, Alibaba and Tencent may buy more than 400,000 H200", 400000)
 True
@@ -47,6 +48,7 @@ FIGURES: dict[str, tuple[str, tuple[str, ...]]] = {
         "chip_count_low", "chip_count", "chip_count_high", "gpu_hours_low", "gpu_hours",
         "gpu_hours_high", "training_flop_low", "training_flop", "training_flop_high",
     )),
+    "parameters": ("parameter_id", ("value_low", "value", "value_high")),
 }
 TOLERANCE = 0.015
 STATUSES = ("stated", "derived", "assumed", "unmatched", "missing")
@@ -71,6 +73,14 @@ _WORD_NUMBER = re.compile(
     r"\s+(?P<mult>thousand|million|billion|trillion)\b",
     re.IGNORECASE,
 )
+#: A number written as a word on its own ("six years", "two of its processors").
+_BARE_WORD = re.compile(
+    r"\b(?P<word>one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen)\b",
+    re.IGNORECASE,
+)
+#: Words that state zero: "no H20 sales", "none so far", "not generated any revenue".
+_ZERO = re.compile(r"\b(?:zero|none|nil|no)\b|\bnot\b(?:\W+\w+){0,4}?\W+any\b",
+                   re.IGNORECASE)
 
 
 def numbers_in(text: str) -> list[float]:
@@ -92,8 +102,10 @@ def numbers_in(text: str) -> list[float]:
     --------
     >>> numbers_in("more than 400,000 chips, about $12bn, 3.3e24 FLOP")
     [400000.0, 12000000000.0, 12.0, 3.3e+24]
-    >>> numbers_in("two million units")
-    [2000000.0]
+    >>> numbers_in("two million units; six years")
+    [2000000.0, 2.0, 6.0]
+    >>> numbers_in("There were no H20 sales")
+    [20.0, 0.0]
     """
     out: list[float] = []
     for m in _NUMBER.finditer(text or ""):
@@ -109,6 +121,9 @@ def numbers_in(text: str) -> list[float]:
             out.append(value)
     for m in _WORD_NUMBER.finditer(text or ""):
         out.append(_WORDS[m["word"].lower()] * _MULTIPLIERS[m["mult"].lower()])
+    out += [float(_WORDS[m["word"].lower()]) for m in _BARE_WORD.finditer(text or "")]
+    if _ZERO.search(text or ""):
+        out.append(0.0)
     return out
 
 
@@ -183,8 +198,9 @@ def figures(tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
                 pl.lit(name).alias("dataset"), pl.col(key).cast(pl.String).alias("record_key"),
                 *[pl.col(c).cast(pl.Float64) for c in present],
             )
-            .unpivot(index=["dataset", "record_key"], variable_name="field", value_name="value")
-            .drop_nulls("value")
+            .unpivot(index=["dataset", "record_key"], variable_name="field", value_name="_v")
+            .drop_nulls("_v")
+            .rename({"_v": "value"})
         )
     schema = {"dataset": pl.String, "record_key": pl.String, "field": pl.String,
               "value": pl.Float64}
@@ -310,9 +326,10 @@ def findings_frame(cov: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("status") == "missing")
         .then(pl.lit("no evidence row supports this figure: add an evidence row whose "
                      "verbatim quote states it, or one marked derived/assumed that says how"))
-        .otherwise(pl.lit("no cited quote states this figure (compared at any power of "
-                          "1000 within 1.5%): quote the passage that states it, correct "
-                          "the figure, or mark the evidence derived/assumed with how"))
+        .otherwise(pl.format(
+            "no evidence quote states this figure ({} and others compared at any power of "
+            "1000 within 1.5%): quote the passage that states it, correct the figure, or "
+            "mark the evidence derived/assumed with how", pl.col("evidence_id")))
     )
     return bad.select(
         pl.lit("error").alias("severity"),

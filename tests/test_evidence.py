@@ -77,7 +77,7 @@ def test_coverage_names_each_figure_status() -> None:
         ("SHP-002", "units", "50000"), ("SHP-003", "units", "20000"), ("SHP-004", "units", "7"),
     ]
     assert set(found["check"]) == {"figure_without_evidence"}
-    assert found["message"][0].startswith("no cited quote states this figure")
+    assert found["message"][0].startswith("no evidence quote states this figure (EV-SHP-0002")
 
 
 def test_a_derivation_must_say_how() -> None:
@@ -85,3 +85,92 @@ def test_a_derivation_must_say_how() -> None:
     ev = _evidence([("EV-APR-0001", "approvals", "APR-048", "quantity_units", "", "derived",
                      "  ")])
     assert coverage({"approvals": approvals}, ev)["status"].to_list() == ["unmatched"]
+
+
+@pytest.mark.parametrize(
+    ("quote", "figure"),
+    [("There were no H20 sales to China-based customers in the second quarter", 0),
+     ("To date, we have not generated any revenue under the H200 licensing program", 0),
+     ("increase the useful lives of its servers to six years", 6),
+     ("the chip combines two of Huawei's 910B processors", 2)],
+)
+def test_words_state_small_numbers_and_zero(quote: str, figure: float) -> None:
+    assert stated_in(quote, figure)
+
+
+# --------------------------------------------------------------------------- the validate check
+@pytest.fixture(scope="module")
+def draft() -> dict[str, pl.DataFrame]:
+    from analytics import Release
+
+    return Release.open("draft").tables()
+
+
+def _evidence_findings(tables: dict[str, pl.DataFrame]) -> list:
+    from analytics.consistency import check
+
+    names = ("figure_without_evidence", "evidence_without_record", "evidence_unknown_field",
+             "approval_without_evidence")
+    return [f for f in check(tables) if f.check in names]
+
+
+def test_a_quoted_figure_of_the_draft_is_covered(draft) -> None:
+    cov = coverage(draft, draft["evidence"])
+    row = cov.filter((pl.col("record_key") == "APR-048") & (pl.col("field") == "quantity_units"))
+    assert row.select("value", "status", "evidence_id").row(0) == (400000.0, "stated",
+                                                                   "EV-APR-0001")
+    assert stated_in(draft["evidence"].filter(pl.col("evidence_id") == "EV-APR-0001")["quote"][0],
+                     400_000)
+
+
+def test_a_figure_without_evidence_is_exactly_one_error(draft) -> None:
+    assert _evidence_findings(draft) == []
+    ev = draft["evidence"].filter(pl.col("evidence_id") != "EV-APR-0001")
+    found = _evidence_findings({**draft, "evidence": ev})
+    assert [(f.severity, f.dataset, f.key, f.column, f.check, f.value) for f in found] == [
+        ("error", "approvals", "APR-048", "quantity_units", "figure_without_evidence", "400000"),
+    ]
+    assert found[0].message.startswith("no evidence row supports this figure: add an evidence row")
+
+
+def test_evidence_points_at_a_record_and_a_column(draft) -> None:
+    ev = draft["evidence"].with_columns(
+        record_key=pl.when(pl.col("evidence_id") == "EV-APR-0002").then(pl.lit("APR-999"))
+        .otherwise(pl.col("record_key")),
+        field=pl.when(pl.col("evidence_id") == "EV-CHP-0155").then(pl.lit("fp8_tflops"))
+        .otherwise(pl.col("field")),
+    )
+    found = {(f.severity, f.dataset, f.key, f.column, f.check, f.value)
+             for f in _evidence_findings({**draft, "evidence": ev})}
+    assert ("error", "evidence", "EV-APR-0002", "record_key", "evidence_without_record",
+            "APR-999") in found
+    assert ("error", "evidence", "EV-CHP-0155", "field", "evidence_unknown_field",
+            "fp8_tflops") in found
+    # the figures they supported are now unsupported: each one a finding of its own
+    assert ("error", "approvals", "APR-052", "quantity_units", "figure_without_evidence",
+            "75000") in found
+
+
+def test_an_approval_needs_evidence_of_the_claim(draft) -> None:
+    ev = draft["evidence"].filter(
+        ~((pl.col("record_key") == "APR-048") & pl.col("field").is_null()))
+    found = _evidence_findings({**draft, "evidence": ev})
+    assert [(f.severity, f.key, f.check) for f in found] == [
+        ("warning", "APR-048", "approval_without_evidence")]
+
+
+def test_a_release_without_evidence_skips_the_check(draft) -> None:
+    tables = {n: df for n, df in draft.items() if n != "evidence"}
+    assert _evidence_findings(tables) == []
+
+
+def test_the_drafts_coverage_per_dataset(draft) -> None:
+    summary = coverage_summary(coverage(draft, draft["evidence"]))
+    assert summary["dataset"].to_list() == [
+        "approvals", "chips", "lab_compute", "parameters", "shipments"]
+    for row in summary.iter_rows(named=True):
+        assert row["unmatched"] == row["missing"] == 0, row
+        # the bar: at most a quarter of the figures derived or assumed
+        assert row["stated_share"] >= 0.75, row
+    approvals = summary.row(0, named=True)
+    assert (approvals["figures"], approvals["stated"]) == (3, 3)
