@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from analytics.evidence import forget_figures, unknown_figures
 from analytics.registry import latest_release, releases
 from analytics.release import Release, check_dataset
 from analytics.rules import public_date, row_key
@@ -91,8 +92,12 @@ def _as_date(value: str | dt.date) -> dt.date:
 def as_of(tables: dict[str, pl.DataFrame], date: str | dt.date) -> dict[str, pl.DataFrame]:
     """What was public on ``date``: the knowledge snapshot a release holds.
 
-    Keeps the sources public by ``date`` (see :func:`public_date`), trims each fact
-    row's ``source_ids`` to them and drops rows left with none; other tables whole.
+    Keeps the sources public by ``date`` (see :func:`public_date`), trims each row's
+    ``source_ids`` to them and drops rows left with none, and keeps the evidence rows
+    that cite them. A figure whose evidence rows all cite later sources was not known
+    yet: it is emptied (see :func:`analytics.evidence.forget_figures`); a figure without
+    evidence rows is kept. An Entity List addition whose sources are all later is
+    emptied too. Other tables are kept whole.
 
     >>> import datetime as dt, polars as pl
     >>> src = pl.DataFrame({"source_id": ["a", "b"], "published_date": [dt.date(2026, 1, 1)] * 2,
@@ -111,13 +116,30 @@ def as_of(tables: dict[str, pl.DataFrame], date: str | dt.date) -> dict[str, pl.
             out[name] = sources
         elif name == "evidence":
             out[name] = df.filter(pl.col("source_id").is_in(public))
+        elif name == "entities" and "entity_list_source_ids" in df.columns:
+            out[name] = _listing_as_of(df, public)
         elif "source_ids" in df.columns:
             out[name] = df.with_columns(
                 pl.col("source_ids").list.eval(pl.element().filter(pl.element().is_in(public)))
             ).filter(pl.col("source_ids").list.len() > 0)
         else:
             out[name] = df
+    if "evidence" in tables:
+        out = forget_figures(out, unknown_figures(tables["evidence"], public.explode()))
     return out
+
+
+def _listing_as_of(entities: pl.DataFrame, public: pl.Series) -> pl.DataFrame:
+    """Entity List additions as known when only ``public`` (imploded) sources were public."""
+    ids = pl.col("entity_list_source_ids")
+    kept = ids.list.eval(pl.element().filter(pl.element().is_in(public)))
+    later = (ids.list.len().fill_null(0) > 0) & (kept.list.len().fill_null(0) == 0)
+    listing = [c for c in ("entity_list_date", "entity_list_precision", "entity_list_citation")
+               if c in entities.columns]
+    return entities.with_columns(
+        *(pl.when(later).then(None).otherwise(pl.col(c)).alias(c) for c in listing),
+        kept.alias("entity_list_source_ids"),
+    )
 
 
 # --------------------------------------------------------------------------- diffs

@@ -22,6 +22,7 @@ import pandera.polars as pa
 import polars as pl
 
 from analytics.vocab import (
+    CHIP_SPECS,
     CLAUSE_KINDS,
     CONFIDENCE,
     COUNTRY,
@@ -285,20 +286,9 @@ class Chips(_Base):
 
     @pa.dataframe_check(name="basis_iff_value")
     def _basis(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        stems = (
-            "bf16_dense_tflops",
-            "fp8_dense_tflops",
-            "int8_dense_tops",
-            "fp4_dense_tflops",
-            "memory_gb",
-            "memory_bw_gbps",
-            "interconnect_gbps",
-            "tdp_w",
-            "die_area_mm2",
-        )
         return data.lazyframe.select(
             pl.all_horizontal(
-                [pl.col(s).is_null() == pl.col(f"{s}_basis").is_null() for s in stems]
+                [pl.col(s).is_null() == pl.col(f"{s}_basis").is_null() for s in CHIP_SPECS]
             )
         )
 

@@ -26,7 +26,7 @@ from analytics.rules import (
     starts_like_formula,
     tpp,
 )
-from analytics.vocab import DATE_PRECISION, FOREIGN_KEYS, FORWARD_RECORD_TYPES
+from analytics.vocab import DATE_PRECISION, EVENT_DATES, FOREIGN_KEYS, FORWARD_RECORD_TYPES
 
 MAX_FIELD_CHARS = 2000
 TPP_TOLERANCE = 0.005
@@ -73,16 +73,6 @@ def dangling_references(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.Lazy
             )
         )
     return out
-
-
-# dataset -> date column that must not be after the release date
-EVENT_DATES = {
-    "approvals": "date",
-    "shipments": "period_start",
-    "lab_compute": "as_of_date",
-    "control_rules": "published_date",
-    "chips": "release_date",
-}
 
 
 @check_doc
