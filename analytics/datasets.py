@@ -18,8 +18,12 @@ from analytics.evidence import forget_figures, unknown_figures
 from analytics.registry import latest_release, releases
 from analytics.release import Release, check_dataset
 from analytics.rules import public_date, row_key
+from analytics.vocab import EVENT_DATES
 
-__all__ = ["Diff", "as_of", "diff", "latest_release", "load", "public_date", "releases", "scan"]
+__all__ = [
+    "Diff", "as_of", "data_cutoff", "diff", "latest_release", "load", "public_date", "releases",
+    "scan",
+]
 
 
 # --------------------------------------------------------------------------- loading
@@ -140,6 +144,59 @@ def _listing_as_of(entities: pl.DataFrame, public: pl.Series) -> pl.DataFrame:
         *(pl.when(later).then(None).otherwise(pl.col(c)).alias(c) for c in listing),
         kept.alias("entity_list_source_ids"),
     )
+
+
+def data_cutoff(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """How fresh a release's data is: its latest event and its latest dated source.
+
+    The event date of each dated record is its column in :data:`analytics.vocab.EVENT_DATES`
+    (an approval's date, the start of a shipment's period, ...); undated sources do not
+    count.
+
+    Parameters
+    ----------
+    tables : dict of str to polars.DataFrame
+        A release's tables (a dataset it lacks is skipped).
+
+    Returns
+    -------
+    polars.DataFrame
+        Two rows, ``latest event`` and ``latest source``: ``what``, ``date``, ``dataset``
+        and ``key`` of the record (the first key when several share the date).
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> apr = pl.DataFrame({"event_id": ["APR-001", "APR-002"],
+    ...     "date": [dt.date(2026, 1, 5), dt.date(2026, 6, 3)]})
+    >>> src = pl.DataFrame({"source_id": ["a", "b"],
+    ...     "published_date": [dt.date(2026, 8, 27), None]})
+    >>> for row in data_cutoff({"approvals": apr, "sources": src}).rows():
+    ...     print(row)
+    ('latest event', datetime.date(2026, 6, 3), 'approvals', 'APR-002')
+    ('latest source', datetime.date(2026, 8, 27), 'sources', 'a')
+    """
+    dated = [
+        tables[name].select(
+            pl.col(col).alias("date"), pl.lit(name).alias("dataset"),
+            row_key(name, tables[name].columns).alias("key"),
+        )
+        for name, col in EVENT_DATES.items() if name in tables and col in tables[name].columns
+    ]
+    schema = {"date": pl.Date, "dataset": pl.String, "key": pl.String}
+    events = pl.concat([pl.DataFrame(schema=schema), *dated], how="vertical_relaxed")
+    sources = tables["sources"].select(
+        pl.col("published_date").alias("date"), pl.lit("sources").alias("dataset"),
+        pl.col("source_id").alias("key"),
+    ) if "sources" in tables else pl.DataFrame(schema=schema)
+    rows = []
+    for what, df in (("latest event", events), ("latest source", sources)):
+        top = df.drop_nulls("date").sort("date", "dataset", "key",
+                                         descending=[True, False, False])
+        rows.append(pl.DataFrame({"what": [what]}).hstack(
+            top.head(1) if top.height else pl.DataFrame([[None]] * 3, schema=schema)
+        ))
+    return pl.concat(rows, how="vertical_relaxed")
 
 
 # --------------------------------------------------------------------------- diffs

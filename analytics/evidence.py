@@ -231,6 +231,46 @@ def findings_frame(cov: pl.DataFrame) -> pl.DataFrame:
     ).sort("dataset", "key", "column")
 
 
+def evidence_coverage(tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    """How the figures of a release are supported, per dataset: the coverage table.
+
+    Parameters
+    ----------
+    tables : mapping of str to polars.DataFrame
+        A release's tables, ``evidence`` among them (e.g. ``Release.open(r).tables()``).
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per dataset with figures: ``figures``, ``stated``, ``derived``,
+        ``assumed``, ``missing`` (no quote states it and no derivation says how) and
+        ``stated_share`` (0 to 1), sorted by dataset.
+
+    Raises
+    ------
+    ValueError
+        ``tables`` holds no ``evidence`` table (a release cut before it existed).
+
+    Examples
+    --------
+    >>> apr = pl.DataFrame({"event_id": ["APR-048", "APR-052"],
+    ...                     "quantity_units": [400_000, 75_000]})
+    >>> ev = pl.DataFrame({"evidence_id": ["EV-APR-0001"], "dataset": ["approvals"],
+    ...     "record_key": ["APR-048"], "field": ["quantity_units"],
+    ...     "quote": ["over 400,000 H200 chips"], "basis": ["stated"], "derivation": [None]},
+    ...     schema_overrides={"derivation": pl.String})
+    >>> evidence_coverage({"approvals": apr, "evidence": ev}).row(0)
+    ('approvals', 2, 1, 0, 0, 1, 0.5)
+    """
+    if "evidence" not in tables:
+        raise ValueError("these tables hold no evidence table: the release predates it")
+    summary = coverage_summary(coverage(tables, tables["evidence"]))
+    return summary.select(
+        "dataset", "figures", "stated", "derived", "assumed",
+        (pl.col("unmatched") + pl.col("missing")).alias("missing"), "stated_share",
+    )
+
+
 # --------------------------------------------------------------------------- knowledge snapshots
 def unknown_figures(evidence: pl.DataFrame, public: pl.Series) -> pl.DataFrame:
     """The figures that were not known when only the sources ``public`` were public.

@@ -174,3 +174,52 @@ def test_the_drafts_coverage_per_dataset(draft) -> None:
         assert row["stated_share"] >= 0.75, row
     approvals = summary.row(0, named=True)
     assert (approvals["figures"], approvals["stated"]) == (3, 3)
+
+
+# --------------------------------------------------------------------------- the release page
+def test_evidence_coverage_of_the_draft(draft) -> None:
+    from analytics import evidence_coverage
+
+    table = evidence_coverage(draft)
+    assert table.columns == ["dataset", "figures", "stated", "derived", "assumed", "missing",
+                             "stated_share"]
+    assert table.filter(pl.col("dataset") == "approvals").row(0)[1:] == (3, 3, 0, 0, 0, 1.0)
+    assert table["missing"].sum() == 0
+    for row in table.iter_rows(named=True):
+        assert row["stated"] + row["derived"] + row["assumed"] == row["figures"], row
+
+
+def test_a_release_before_the_evidence_table() -> None:
+    import datetime as dt
+
+    from analytics import ChipSupplyError, Release, data_cutoff, evidence_coverage, load
+
+    rel = Release.open("2026-11-29")
+    assert "evidence" not in rel.names and "parameters" not in rel.names
+    with pytest.raises(ChipSupplyError, match="release 2026-11-29 has no evidence dataset; "
+                       "it first appears in a later release"):
+        load("evidence", release="2026-11-29")
+    tables = rel.tables()
+    assert "evidence" not in tables
+    with pytest.raises(ValueError, match="predates"):
+        evidence_coverage(tables)
+    assert data_cutoff(tables).rows() == [
+        ("latest event", dt.date(2026, 5, 31), "approvals", "APR-055"),
+        ("latest source", dt.date(2026, 8, 1), "sources", "sec-202608-nvidia-10q-q2-fy2027"),
+    ]
+
+
+@pytest.mark.slow
+def test_the_release_page_shows_cutoff_and_coverage(released_root) -> None:
+    from analytics import execution, paths
+
+    nb = execution.execute_notebook(paths.NOTEBOOKS_DIR / "05-release-changes.py", "2026-11-29")
+    text = "\n".join(
+        str(o.get("text") or o.get("data", {}).get("text/plain", ""))
+        for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    )
+    assert "latest event" in text and "APR-003" in text  # the tiny release's last event
+    assert "stated_share" in text and "predates the evidence table" not in text
+    old = execution.execute_notebook(paths.NOTEBOOKS_DIR / "05-release-changes.py", "2026-01-30")
+    assert any("first release" in str(o.get("text", "")) for c in old.cells
+               if c.cell_type == "code" for o in c.outputs)
