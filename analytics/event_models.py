@@ -17,6 +17,7 @@ from analytics.models import (
     _all_or_none,
     _Base,
     _desc,
+    _end,
     _ids_match,
     _non_empty_list,
     _source_checks,
@@ -126,25 +127,25 @@ class Shipments(_Base):
         "China-specific part, under a licence, smuggled, or made domestically (optional)",
     )
     units_low: pl.Int64 = pa.Field(
-        nullable=True, ge=0, description=_desc("5th percentile of units", "units")
+        nullable=True, ge=0, description=_end("low", "units", "units")
     )
     units: pl.Int64 = pa.Field(
         nullable=True, ge=0, description=_desc("Central figure of units", "units")
     )
     units_high: pl.Int64 = pa.Field(
-        nullable=True, ge=0, description=_desc("95th percentile of units", "units")
+        nullable=True, ge=0, description=_end("high", "units", "units")
     )
     units_qualifier: str = pa.Field(
         nullable=True, isin=QUANTITY_QUALIFIERS, description="How exact the unit figure is"
     )
     value_usd_low: float = pa.Field(
-        nullable=True, ge=0, description=_desc("5th percentile of value", "USD, nominal")
+        nullable=True, ge=0, description=_end("low", "value", "USD, nominal")
     )
     value_usd: float = pa.Field(
         nullable=True, ge=0, description=_desc("Central figure of value", "USD, nominal")
     )
     value_usd_high: float = pa.Field(
-        nullable=True, ge=0, description=_desc("95th percentile of value", "USD, nominal")
+        nullable=True, ge=0, description=_end("high", "value", "USD, nominal")
     )
     value_qualifier: str = pa.Field(
         nullable=True, isin=QUANTITY_QUALIFIERS, description="How exact the value is"
@@ -182,39 +183,39 @@ class LabCompute(_Base):
     )
     chip_reported: str = pa.Field(nullable=True, description="Hardware as the source describes it")
     chip_count_low: pl.Int64 = pa.Field(
-        nullable=True, ge=0, description=_desc("5th percentile of chip count", "chips")
+        nullable=True, ge=0, description=_end("low", "chip count", "chips")
     )
     chip_count: pl.Int64 = pa.Field(
         nullable=True, ge=0, description=_desc("Central chip count", "chips")
     )
     chip_count_high: pl.Int64 = pa.Field(
-        nullable=True, ge=0, description=_desc("95th percentile of chip count", "chips")
+        nullable=True, ge=0, description=_end("high", "chip count", "chips")
     )
     chip_count_qualifier: str = pa.Field(
         nullable=True, required=False, isin=QUANTITY_QUALIFIERS,
         description="How exact chip_count is (optional: releases before it lack it)",
     )
     gpu_hours_low: float = pa.Field(
-        nullable=True, ge=0, description=_desc("5th percentile of accelerator-hours", "chip-hours")
+        nullable=True, ge=0, description=_end("low", "accelerator-hours", "chip-hours")
     )
     gpu_hours: float = pa.Field(
         nullable=True, ge=0, description=_desc("Central accelerator-hours", "chip-hours")
     )
     gpu_hours_high: float = pa.Field(
-        nullable=True, ge=0, description=_desc("95th percentile of accelerator-hours", "chip-hours")
+        nullable=True, ge=0, description=_end("high", "accelerator-hours", "chip-hours")
     )
     gpu_hours_qualifier: str = pa.Field(
         nullable=True, required=False, isin=QUANTITY_QUALIFIERS,
         description="How exact gpu_hours is (optional: releases before it lack it)",
     )
     training_flop_low: float = pa.Field(
-        nullable=True, ge=0, description=_desc("5th percentile of training compute", "FLOP")
+        nullable=True, ge=0, description=_end("low", "training compute", "FLOP")
     )
     training_flop: float = pa.Field(
         nullable=True, ge=0, description=_desc("Central training compute", "FLOP")
     )
     training_flop_high: float = pa.Field(
-        nullable=True, ge=0, description=_desc("95th percentile of training compute", "FLOP")
+        nullable=True, ge=0, description=_end("high", "training compute", "FLOP")
     )
     training_flop_qualifier: str = pa.Field(
         nullable=True, required=False, isin=QUANTITY_QUALIFIERS,

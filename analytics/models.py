@@ -47,6 +47,12 @@ def _desc(text: str, unit: str | None = None) -> str:
     return f"{text} [{unit}]" if unit else text
 
 
+def _end(side: str, what: str, unit: str) -> str:
+    """Description of a triplet's ``low`` or ``high`` end."""
+    pct = "5th" if side == "low" else "95th"
+    return _desc(f"{side.capitalize()} end of {what}: {pct} percentile, or a stated bound", unit)
+
+
 def _triplet_ok(data: pa.PolarsData, stem: str) -> pl.LazyFrame:
     """``low <= central <= high`` wherever both sides of a pair are present."""
     lo, mid, hi = pl.col(f"{stem}_low"), pl.col(stem), pl.col(f"{stem}_high")
