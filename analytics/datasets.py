@@ -52,6 +52,9 @@ def load(name: str, release: str | Path = "latest") -> pl.DataFrame:
         The release is neither here nor downloadable.
     DataValidationError
         The draft breaks its contract.
+    ChipSupplyError
+        The release does not ship ``name``: a dataset added after it was cut (e.g.
+        ``evidence`` in ``2026-11-29``; see :meth:`analytics.Release.require`).
 
     Examples
     --------
@@ -65,18 +68,8 @@ def load(name: str, release: str | Path = "latest") -> pl.DataFrame:
 
 
 def scan(name: str, release: str | Path = "latest") -> pl.LazyFrame:
-    """A lazy query over one dataset of a release (verified like :func:`load`).
-
-    Parameters
-    ----------
-    name : str
-        One of :data:`analytics.DATASETS`.
-    release : str or Path
-        As for :func:`load`.
-
-    Returns
-    -------
-    polars.LazyFrame
+    """A lazy query over one dataset of a release: arguments, checks and errors as for
+    :func:`load`, and nothing is read until the query is collected.
 
     Examples
     --------

@@ -189,12 +189,8 @@ def coverage_summary(cov: pl.DataFrame) -> pl.DataFrame:
 
 
 def findings_frame(cov: pl.DataFrame) -> pl.DataFrame:
-    """An error finding for every figure no evidence supports.
-
-    Parameters
-    ----------
-    cov : polars.DataFrame
-        The output of :func:`coverage`.
+    """An error finding for every figure no evidence supports, from the output of
+    :func:`coverage`.
 
     Returns
     -------

@@ -5,18 +5,10 @@ Numbers are matched as documents write them: ``400,000``, ``400k``, ``0.4 millio
 (``4.8 TB/s`` states ``4,800`` GB/s; ``4.6 PF`` states ``4,600`` TFLOPS), within 1.5%; "no",
 "none" and "not ... any" state zero.
 
->>> stated_in("ByteDance, Alibaba and Tencent may buy more than 400,000 H200", 400000)
-True
->>> stated_in("memory bandwidth of 4.8 TB/s", 4800)
-True
->>> stated_in("revenue of $12bn", 12_000_000_000)
-True
->>> stated_in("about 3.3e24 FLOP", 3.3e24)
-True
->>> stated_in("40万颗", 400_000)
-True
->>> stated_in("1,979 teraFLOPS", 989)
-False
+>>> quotes = {"more than 400,000 H200": 400_000, "4.8 TB/s": 4_800, "$12bn": 12e9,
+...           "about 3.3e24 FLOP": 3.3e24, "40万颗": 400_000, "1,979 teraFLOPS": 989}
+>>> [stated_in(quote, figure) for quote, figure in quotes.items()]
+[True, True, True, True, True, False]
 """
 
 from __future__ import annotations

@@ -102,17 +102,13 @@ def after_release_date(
         rows = src.select(
             key("sources", src), public_date().alias("_d"), pl.col("date_precision").alias("_p")
         ).filter(pl.col("_d") > d)
-        out.append(
-            finding_rows(
-                rows, "sources", column="published_date", check="after_release_date",
-                value=pl.col("_d"),
-                message=pl.format(
-                    "source is public only from {} ({} precision), after the release date {}: "
-                    "a release holds only what was public on its date",
-                    text(pl.col("_d")), pl.col("_p"), pl.lit(release_date.isoformat()),
-                ),
-            )
+        message = pl.format(
+            "source is public only from {} ({} precision), after the release date {}: a "
+            "release holds only what was public on its date",
+            text(pl.col("_d")), pl.col("_p"), pl.lit(release_date.isoformat()),
         )
+        out.append(finding_rows(rows, "sources", column="published_date",
+                                check="after_release_date", value=pl.col("_d"), message=message))
     for name, col in EVENT_DATES.items():
         lf = t.get(name)
         if lf is None or not has(lf, col, dtype=pl.Date):
@@ -151,9 +147,7 @@ def before_chip_release(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.Lazy
     ['warning']
     """
     shp, chips = t.get("shipments"), t.get("chips")
-    if shp is None or chips is None:
-        return []
-    if not (
+    if shp is None or chips is None or not (
         has(shp, "period_start", dtype=pl.Date)
         and has(shp, "chip_ids", dtype=pl.List)
         and has(shp, "record_type", "period_precision")
@@ -185,17 +179,12 @@ def before_chip_release(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.Lazy
             period_start("_ps", "_prec") < period_start("_rel", "_prec")
         )
     )
-    return [
-        finding_rows(
-            rows, "shipments", column="period_start", check="before_chip_release",
-            severity="warning", value=pl.col("_ps"),
-            message=pl.format(
-                "period starts {} but chip {} was released {} ({} precision): "
-                "check the period or the chip",
-                text(pl.col("_ps")), pl.col("_chip"), text(pl.col("_rel")), pl.col("_rp"),
-            ),
-        )
-    ]
+    message = pl.format(
+        "period starts {} but chip {} was released {} ({} precision): check the period or "
+        "the chip", text(pl.col("_ps")), pl.col("_chip"), text(pl.col("_rel")), pl.col("_rp"),
+    )
+    return [finding_rows(rows, "shipments", column="period_start", check="before_chip_release",
+                         severity="warning", value=pl.col("_ps"), message=message)]
 
 
 @check_doc
