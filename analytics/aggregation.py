@@ -10,7 +10,10 @@ to their triplets (:func:`analytics.uncertainty.lognormal_params`), in closed fo
   summed per group, and a lognormal with that mean and variance gives the percentiles.
   Closed form, one vectorised polars aggregation: a LazyFrame stays lazy and runs on
   the streaming engine.
-- ``"sample"``: Monte Carlo (``n`` draws per row, ``seed``); exact up to sampling noise,
+- ``"sample"``: Monte Carlo (``n`` draws per row, ``seed``) that reads each row's
+  qualifier (``at_least``, ``at_most``, ``range``, ``about``: see
+  :mod:`analytics.uncertainty`); ``"moments"`` reads every triplet as percentiles, so
+  use ``"sample"`` where bounds and stated ranges matter. Exact up to sampling noise,
   but it holds ``groups x n`` draws in memory and collects its input. Use it for small
   data or to check ``"moments"``, which agrees within a few percent on realistic groups
   (it is exact for points and for a single item). Points are added exactly, and each
@@ -27,7 +30,7 @@ from __future__ import annotations
 import polars as pl
 
 from analytics.rules import Frame, as_lazy, triplet_columns
-from analytics.uncertainty import Z95, lognormal_params, sum_intervals
+from analytics.uncertainty import Z95, lognormal_params, qualifier_column, sum_intervals
 
 QUARTERLY_METHODS = ("moments", "sample")
 
@@ -147,7 +150,7 @@ def quarterly(
     quarter = pl.col("period_start").dt.truncate("1q").alias("quarter")
     group = ["quarter", *keys]
     if method == "sample":
-        trip = [c for c in triplet_columns(stem) if c in names]
+        trip = [c for c in (*triplet_columns(stem), qualifier_column(stem)) if c in names]
         out = sum_intervals(lf.select(quarter, *keys, *trip), stem, by=group, n=n, seed=seed)
         pct = [f"{stem}_p5", f"{stem}_p50", f"{stem}_p95"]
         return out.select(*group, *pct, "n_items", "n_missing").sort(group, nulls_last=True)
