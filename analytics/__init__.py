@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # imported on first use by __getattr__
         ReleaseNotFoundError,
     )
     from analytics.fleet import fleet_compute, h100e
+    from analytics.gates import gate_matrix, gate_status
     from analytics.publish import cut_release
     from analytics.quality import Result, validate_draft, validate_folder, validate_release
     from analytics.reconciliation import reconcile, timeline
@@ -81,6 +82,8 @@ __all__ = [
     "fit_lognormal",
     "fleet_compute",
     "fleet_compute_chart",
+    "gate_matrix",
+    "gate_status",
     "h100e",
     "implied_mfu",
     "latest_release",
