@@ -132,9 +132,9 @@ def test_a_listing_known_to_the_month_says_so_and_cites_its_sources(tables):
         pl.when(pl.col("entity_id") == "bytedance").then(pl.lit(["src-a", "src-b"]))
         .otherwise(None).alias("entity_list_source_ids"),
     )
-    row = gate_matrix([H200], ["bytedance"], ["2026-02-15"], classification=tables["classification"],
-                      chips=tables["chips"], approvals=tables["approvals"],
-                      entities=entities).row(0, named=True)
+    row = gate_matrix([H200], ["bytedance"], ["2026-02-15"],
+                      classification=tables["classification"], chips=tables["chips"],
+                      approvals=tables["approvals"], entities=entities).row(0, named=True)
     assert row["us_gate"] == "presumption_of_denial"
     assert "ByteDance on the US Entity List since 2025-03" in row["conditions"]
     assert {"src-a", "src-b"} <= set(row["source_ids"])
