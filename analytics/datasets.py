@@ -109,6 +109,8 @@ def as_of(tables: dict[str, pl.DataFrame], date: str | dt.date) -> dict[str, pl.
     for name, df in tables.items():
         if name == "sources":
             out[name] = sources
+        elif name == "evidence":
+            out[name] = df.filter(pl.col("source_id").is_in(public))
         elif "source_ids" in df.columns:
             out[name] = df.with_columns(
                 pl.col("source_ids").list.eval(pl.element().filter(pl.element().is_in(public)))

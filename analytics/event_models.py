@@ -36,6 +36,7 @@ from analytics.vocab import (
     SHIPMENT_RECORD_TYPES,
     SLUG,
     STATUS_AS_REPORTED,
+    STOCK_CHANNELS,
 )
 
 
@@ -118,6 +119,11 @@ class Shipments(_Base):
     destination: str = pa.Field(
         str_matches=DESTINATION,
         description="ISO code(s) of the destination, 'non_CN' or 'unknown'",
+    )
+    stock_channel: str = pa.Field(
+        nullable=True, required=False, isin=STOCK_CHANNELS,
+        description="How the chips reach China's stock: exported before a control, a "
+        "China-specific part, under a licence, smuggled, or made domestically (optional)",
     )
     units_low: pl.Int64 = pa.Field(
         nullable=True, ge=0, description=_desc("5th percentile of units", "units")

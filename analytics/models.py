@@ -7,7 +7,8 @@ these classes. Checks shared by several tables are made by factories
 (``_source_checks``, ``_triplet_check``), never copied. Columns added after the first
 releases are optional (``required=False``): older releases lack them, and readers fill
 them with nulls. The dated records (approvals, shipments, lab_compute) are in
-:mod:`analytics.event_models`; the registry and the validation engine in
+:mod:`analytics.event_models`, the supporting tables (parameters, evidence) in
+:mod:`analytics.support_models`; the registry and the validation engine in
 :mod:`analytics.schemas`.
 
 >>> checks = ControlRules.to_schema().columns["source_ids"].checks
@@ -24,10 +25,8 @@ from analytics.vocab import (
     CLAUSE_KINDS,
     CONFIDENCE,
     COUNTRY,
-    DATASETS,
     ENTITY_KINDS,
-    EVIDENCE_BASIS,
-    EVIDENCE_ID,
+    ENTITY_LIST_PRECISION,
     LICENCE_POLICIES,
     RELEASE_PRECISION,
     SLUG,
@@ -167,7 +166,35 @@ class Entities(_Base):
     aliases: StrList = pa.Field(
         description="Other spellings found in sources ('Bytedance', '字节跳动'); ';' in CSV"
     )
+    entity_list_date: pl.Date = pa.Field(
+        nullable=True, required=False, ge=EARLIEST,
+        description="Date the US added the entity to the Entity List (optional)",
+    )
+    entity_list_precision: str = pa.Field(
+        nullable=True, required=False, isin=ENTITY_LIST_PRECISION,
+        description="Precision of entity_list_date (optional)",
+    )
+    entity_list_citation: str = pa.Field(
+        nullable=True, required=False,
+        description="Federal Register citation of the addition, e.g. '90 FR 4617' (optional)",
+    )
+    entity_list_source_ids: StrList = pa.Field(
+        nullable=True, required=False,
+        description="Sources of the Entity List addition; ';' in CSV (optional)",
+    )
     notes: str = pa.Field(nullable=True, description="Free text")
+
+    @pa.check("entity_list_source_ids", name="source_id_format")
+    def _listing_fmt(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _ids_match(data, SOURCE_ID)
+
+    @pa.dataframe_check(name="entity_list_date_sourced")
+    def _listing(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """A listing date has its precision and at least one source; no date, neither."""
+        dated = pl.col("entity_list_date").is_not_null()
+        sourced = pl.col("entity_list_source_ids").list.len().fill_null(0) > 0
+        precise = pl.col("entity_list_precision").is_not_null()
+        return data.lazyframe.select((dated == precise) & (dated | ~sourced) & (~dated | sourced))
 
 
 # --------------------------------------------------------------------------- fact tables
@@ -380,38 +407,3 @@ class ControlRules(_Base):
                 pl.col("licence_policy").is_not_null() & (pl.col("applies_to").list.len() > 0)
             )
         )
-
-
-class Evidence(_Base):
-    """One figure or claim of a row, and the quote that states it or how it was derived."""
-
-    evidence_id: str = pa.Field(
-        unique=True, str_matches=EVIDENCE_ID, description="Stable id, e.g. 'EV-SHP-0001'"
-    )
-    dataset: str = pa.Field(isin=DATASETS, description="Dataset of the supported row")
-    record_key: str = pa.Field(
-        str_length={"min_value": 1}, description="Key of the supported row, e.g. 'SHP-004'"
-    )
-    field: str = pa.Field(
-        nullable=True, description="Column of the figure; empty for the row's claim as a whole"
-    )
-    source_id: str = pa.Field(str_matches=SOURCE_ID, description="source_id of the document")
-    quote: str = pa.Field(
-        str_length={"min_value": 1, "max_value": 2000},
-        description="Verbatim passage that states the figure as the document states it",
-    )
-    locator: str = pa.Field(nullable=True, description="Page, table or section of the quote")
-    basis: str = pa.Field(isin=EVIDENCE_BASIS, description="stated, derived or assumed")
-    derivation: str = pa.Field(
-        nullable=True,
-        description="For derived or assumed: the formula and its inputs by field and key, "
-        "or the assumption and why",
-    )
-
-    @pa.dataframe_check(name="derivation_iff_not_stated")
-    def _derivation(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        said = pl.col("derivation").is_not_null() & (pl.col("derivation").str.strip_chars() != "")
-        return data.lazyframe.select((pl.col("basis") == "stated") | said)
-
-#: The evidence model (not yet part of every release: see :data:`analytics.schemas.MODELS`).
-EVIDENCE = Evidence

@@ -24,15 +24,18 @@ from pandera.errors import SchemaError, SchemaErrors
 
 from analytics.errors import Finding
 from analytics.event_models import Approvals, LabCompute, Shipments
-from analytics.models import EVIDENCE, Chips, ControlRules, Entities, Sources, _Base
+from analytics.models import Chips, ControlRules, Entities, Sources, _Base
 from analytics.rules import add_missing_columns, row_key
+from analytics.support_models import Evidence, Parameters
 from analytics.vocab import DATASETS as DATASETS  # table metadata, read here by the readers
 from analytics.vocab import FACT_TABLES as FACT_TABLES
 from analytics.vocab import FOREIGN_KEYS as FOREIGN_KEYS
+from analytics.vocab import OPTIONAL_DATASETS as OPTIONAL_DATASETS
 from analytics.vocab import PRIMARY_KEYS as PRIMARY_KEYS
 from analytics.vocab import ForeignKey as ForeignKey
 
-#: The released datasets' models, by name (every release holds these seven).
+#: Every dataset's model, by name. A release ships all of them but the
+#: :data:`OPTIONAL_DATASETS` added after it was cut.
 SCHEMAS: dict[str, type[_Base]] = {
     "sources": Sources,
     "entities": Entities,
@@ -41,10 +44,9 @@ SCHEMAS: dict[str, type[_Base]] = {
     "approvals": Approvals,
     "shipments": Shipments,
     "lab_compute": LabCompute,
+    "parameters": Parameters,
+    "evidence": Evidence,
 }
-#: Every model by name, with ``evidence``: kept out of :data:`SCHEMAS` and ``DATASETS``
-#: because the releases cut before it hold no evidence file and must still load.
-MODELS: dict[str, type[_Base]] = {**SCHEMAS, "evidence": EVIDENCE}
 
 
 def columns(name: str) -> dict[str, pl.DataType]:
@@ -53,7 +55,7 @@ def columns(name: str) -> dict[str, pl.DataType]:
     Parameters
     ----------
     name : str
-        Dataset name (``evidence`` too).
+        Dataset name.
 
     Returns
     -------
@@ -66,7 +68,7 @@ def columns(name: str) -> dict[str, pl.DataType]:
     >>> columns("approvals")["quantity_units"]
     Int64
     """
-    schema = MODELS[name].to_schema()
+    schema = SCHEMAS[name].to_schema()
     return {col: spec.dtype.type for col, spec in schema.columns.items()}
 
 
@@ -76,7 +78,7 @@ def list_columns(name: str) -> tuple[str, ...]:
     Parameters
     ----------
     name : str
-        Dataset name (``evidence`` too).
+        Dataset name.
 
     Returns
     -------
@@ -96,7 +98,7 @@ def descriptions(name: str) -> dict[str, str]:
     Parameters
     ----------
     name : str
-        Dataset name (``evidence`` too).
+        Dataset name.
 
     Returns
     -------
@@ -107,7 +109,7 @@ def descriptions(name: str) -> dict[str, str]:
     >>> descriptions("shipments")["units"]
     'Central figure of units [units]'
     """
-    schema = MODELS[name].to_schema()
+    schema = SCHEMAS[name].to_schema()
     return {col: spec.description or "" for col, spec in schema.columns.items()}
 
 
@@ -150,10 +152,10 @@ def optional_columns(name: str) -> dict[str, pl.DataType]:
     --------
     >>> list(optional_columns("lab_compute"))[:2]
     ['chip_count_qualifier', 'gpu_hours_qualifier']
-    >>> optional_columns("entities")
+    >>> optional_columns("sources")
     {}
     """
-    schema = MODELS[name].to_schema()
+    schema = SCHEMAS[name].to_schema()
     return {c: spec.dtype.type for c, spec in schema.columns.items() if not spec.required}
 
 
@@ -213,7 +215,7 @@ def validate(name: str, df: pl.DataFrame) -> tuple[pl.DataFrame | None, list[Fin
     Parameters
     ----------
     name : str
-        Dataset name (``evidence`` too).
+        Dataset name.
     df : DataFrame
         The table (a LazyFrame is collected first).
 
@@ -239,7 +241,7 @@ def validate(name: str, df: pl.DataFrame) -> tuple[pl.DataFrame | None, list[Fin
     if structure:  # pandera's coercion would fail on them before reporting
         return None, structure
     df = with_optional_columns(name, df)
-    model = MODELS[name]
+    model = SCHEMAS[name]
     try:
         out = model.validate(df, lazy=True)
     except SchemaErrors as exc:
@@ -312,7 +314,7 @@ def _is_unique_check(check: str) -> bool:
 
 def _unique_sets(name: str) -> list[tuple[str, ...]]:
     """Column sets that must be unique: ``unique=True`` columns and the primary key."""
-    schema = MODELS[name].to_schema()
+    schema = SCHEMAS[name].to_schema()
     sets = [(c,) for c, spec in schema.columns.items() if spec.unique]
     pk = PRIMARY_KEYS[name]
     return sets if pk in sets else [*sets, pk]
@@ -320,7 +322,7 @@ def _unique_sets(name: str) -> list[tuple[str, ...]]:
 
 def _slice_schema(name: str) -> object:
     """The contract without its uniqueness checks (run across slices instead)."""
-    schema = MODELS[name].to_schema()
+    schema = SCHEMAS[name].to_schema()
     schema = schema.update_columns(
         {c: {"unique": False} for c, spec in schema.columns.items() if spec.unique}
     )

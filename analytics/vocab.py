@@ -44,7 +44,9 @@ APPROVAL_ACTIONS = (
     "discourage",
     "investigate",
     "revenue_share",
+    "proposed",
 )
+#: ``proposed`` is a measure under consideration (a cap, a rule): on record, not in force.
 #: The approval actions that let chips through a gate.
 GRANTING_ACTIONS = ("approve", "conditional_approval", "permit")
 STATUS_AS_REPORTED = ("official", "confirmed", "reported")
@@ -91,6 +93,20 @@ LAB_SUBJECTS = ("holdings", "cluster", "training_run", "purchase", "budget")
 EVIDENCE_BASIS = ("stated", "derived", "assumed")
 EVIDENCE_ID = r"^EV-[A-Z0-9]+-\d{4}$"
 LAB_COMPUTE_ID = r"^LC-\d{3,}$"
+#: How chips in a shipment record reached (or would reach) China's stock.
+STOCK_CHANNELS = (
+    "exported_pre_control",
+    "china_specific",
+    "under_licence",
+    "smuggled",
+    "domestic",
+)
+#: What a ``parameters`` row is, and the id prefix of each kind.
+PARAMETER_KINDS = ("price", "assumption", "published_estimate")
+PARAMETER_PREFIXES = {"price": "PRC", "assumption": "ASM", "published_estimate": "EST"}
+PARAMETER_ID = r"^(PRC|ASM|EST)-\d{3,}$"
+#: Precision of an Entity List addition date.
+ENTITY_LIST_PRECISION = ("day", "month")
 #: Destination words besides ISO codes joined by ``+`` (``CN``, ``CN+HK``).
 DESTINATION_WORDS = ("non_CN", "unknown")
 #: Seats of a Chinese buyer: mainland China, Hong Kong and Macau.
@@ -104,10 +120,13 @@ URL = r"^https?://\S+$"
 
 # --------------------------------------------------------------------------- table metadata
 FACT_TABLES = ("chips", "control_rules", "approvals", "shipments", "lab_compute")
-DATASETS = ("sources", "entities", *FACT_TABLES)
+DATASETS = ("sources", "entities", *FACT_TABLES, "parameters", "evidence")
 
-#: Datasets that releases may lack: a reader treats an absent file as an empty table.
-OPTIONAL_DATASETS = ("evidence",)
+#: Datasets added after the first releases: a release cut before one was added does not
+#: ship it (its readers say so; its validation omits it).
+OPTIONAL_DATASETS = ("parameters", "evidence")
+#: Datasets whose rows an ``evidence`` row may support.
+EVIDENCE_DATASETS = tuple(n for n in DATASETS if n != "evidence")
 
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "sources": ("source_id",),
@@ -117,6 +136,7 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "approvals": ("event_id",),
     "shipments": ("record_id",),
     "lab_compute": ("record_id",),
+    "parameters": ("parameter_id",),
     "evidence": ("evidence_id",),
 }
 
@@ -134,6 +154,7 @@ class ForeignKey:
 
 FOREIGN_KEYS: tuple[ForeignKey, ...] = (
     ForeignKey("entities", "parent_id", "entities", "entity_id"),
+    ForeignKey("entities", "entity_list_source_ids", "sources", "source_id", many=True),
     ForeignKey("chips", "vendor_id", "entities", "entity_id"),
     ForeignKey("chips", "source_ids", "sources", "source_id", many=True),
     ForeignKey("control_rules", "authority_id", "entities", "entity_id"),
@@ -149,6 +170,8 @@ FOREIGN_KEYS: tuple[ForeignKey, ...] = (
     ForeignKey("lab_compute", "lab_id", "entities", "entity_id"),
     ForeignKey("lab_compute", "chip_id", "chips", "chip_id"),
     ForeignKey("lab_compute", "source_ids", "sources", "source_id", many=True),
+    ForeignKey("parameters", "chip_id", "chips", "chip_id"),
+    ForeignKey("parameters", "source_ids", "sources", "source_id", many=True),
     ForeignKey("evidence", "source_id", "sources", "source_id"),
 )
 

@@ -277,8 +277,9 @@ def empty_table(name: str) -> pl.DataFrame:
 
 
 def _conform(name: str, df: pl.DataFrame) -> pl.DataFrame:
-    from analytics.schemas import columns
+    from analytics.schemas import columns, with_optional_columns
 
+    df = with_optional_columns(name, df)  # optional columns it does not make: empty
     return df.select([pl.col(c).cast(t) for c, t in columns(name).items()])
 
 
