@@ -47,6 +47,8 @@ if TYPE_CHECKING:  # imported on first use by __getattr__
     from analytics.release import Release
     from analytics.report import render
     from analytics.schemas import validate_lazy
+    from analytics.stock import compute_stock
+    from analytics.stock_inputs import missing_stock_inputs, stock_derivations
     from analytics.tables import read_folder, read_table
     from analytics.training import (
         implied_mfu,
@@ -76,6 +78,7 @@ __all__ = [
     "approvals_vs_deliveries",
     "as_of",
     "classify",
+    "compute_stock",
     "cut_release",
     "diff",
     "enable_charts",
@@ -89,6 +92,7 @@ __all__ = [
     "latest_release",
     "load",
     "max_training_flop",
+    "missing_stock_inputs",
     "notebook_setup",
     "performance_density",
     "policy_timeline",
@@ -105,6 +109,7 @@ __all__ = [
     "sample",
     "scan",
     "share_of_line",
+    "stock_derivations",
     "sum_intervals",
     "timeline",
     "tpp",

@@ -1,0 +1,200 @@
+"""China's AI compute stock: quarterly, by channel, in units, H100 equivalents and FLOP/s.
+
+Every input comes from the datasets; every assumption is stated here and in the
+notebook that shows the stock:
+
+- **Flows.** Each ``shipments`` row with a ``stock_channel`` (``exported_pre_control``,
+  ``china_specific``, ``under_licence``, ``smuggled``, ``domestic``) is one flow; the
+  rows are chosen in the data not to overlap (each row's notes say why it is used).
+  Units are its ``units`` triplet read under its qualifier (:mod:`analytics.uncertainty`:
+  a lower bound keeps its tail, a stated range is uniform). Where only ``value_usd`` is
+  known, units = value / price, the price a ``parameters`` row of kind ``price`` for the
+  record's chip whose period overlaps the record's most (:func:`analytics.stock_derivations` shows
+  which); a record with neither is left out and listed with the reason.
+- **Chips.** A record naming one chip counts as that chip; naming several, as any mix
+  of them (per-unit figures uniform between the weakest and the strongest); naming none,
+  as any mix of its vendor's parts released before its period begins (China-specific
+  parts only in that channel, none in the smuggled and pre-control channels).
+- **Timing.** A flow is spread evenly over the days of its period and summed by quarter.
+- **Retirement** (an assumption): straight-line over the useful life in ``parameters``
+  (``ai_accelerator_useful_life_years``, hyperscaler depreciation lives of 5-6 years),
+  sampled once per draw: a chip counts ``max(0, 1 - age / life)``, its age taken from
+  the middle of its arrival quarter to the end of the quarter shown.
+- **H200 scenario.** ``h200_delivered_share`` delivers that share of the H200 quantity
+  Beijing approved (Chinese granting decisions naming the H200 with a quantity, such as
+  "at least 400,000 combined", sampled as a bound; overlapping buyer groups count once),
+  net of the H200 deliveries recorded after the approval, spread evenly over the
+  quarters after the approval's quarter to the last quarter shown, in ``under_licence``.
+- **Measures.** H100 equivalents on the 8-bit basis (:func:`analytics.fleet.h100e`,
+  named in the ``basis`` column) and dense BF16 FLOP/s.
+- **Sums** are sampled: ``draws`` joint draws of every quantity; each channel's and the
+  total's percentiles come from the summed draws, never from added percentiles.
+
+>>> CHANNELS[0], TOTAL
+('exported_pre_control', 'total')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from analytics.fleet import H100E_BASES
+from analytics.rules import is_granting
+from analytics.stock_inputs import (
+    BASIS,
+    CHANNELS,
+    FIRST_QUARTER,
+    MEASURES,
+    Prepared,
+    prepare,
+    quarter_index,
+    quarter_label,
+    stock_tables,
+)
+from analytics.uncertainty import sample
+
+TOTAL = "total"
+H200 = "nvidia_h200_sxm_141gb"
+
+
+def _approved_h200(approvals: pl.DataFrame) -> pl.DataFrame:
+    """Chinese granting decisions naming the H200 with a quantity; of decisions whose
+    buyer groups overlap, only the largest counts (a group is never counted twice)."""
+    apr = approvals.filter(
+        (pl.col("jurisdiction") == "CN") & is_granting("action")
+        & pl.col("chip_ids").list.contains(H200) & pl.col("quantity_units").is_not_null()
+    ).sort("quantity_units", "date", descending=[True, False])
+    kept, seen = [], set()
+    for row in apr.iter_rows(named=True):
+        group = set(row["entity_ids"] or [])
+        if not group & seen:
+            kept.append(row["event_id"])
+        seen |= group
+    return apr.filter(pl.col("event_id").is_in(kept))
+
+
+def _scenario(tables: Mapping[str, pl.DataFrame], prep: Prepared, share: float, draws: int,
+              seed: int) -> np.ndarray:
+    """H200 units the scenario adds per quarter, shape (Q, N): zero when ``share`` is 0."""
+    q_all = prep.weights.shape[1]
+    extra = np.zeros((q_all, draws))
+    apr = _approved_h200(tables["approvals"])
+    if share == 0 or not apr.height:
+        return extra
+    approved = sample(apr, "quantity_units", n=draws, seed=seed + 5,
+                      qualifier="quantity_qualifier").sum(axis=0)
+    since = apr.get_column("date").min()
+    ok = prep.table.filter(pl.Series(prep.used))
+    recorded = (ok.get_column("chips").list.join(";") == H200) & (
+        ok.get_column("channel") == "under_licence") & (ok.get_column("period_start") >= since)
+    delivered = prep.units[recorded.to_numpy()].sum(axis=0)
+    start = since.year * 4 + (since.month - 1) // 3 + 1 - prep.first
+    if start >= q_all:
+        return extra
+    extra[start:] = np.clip(share * approved - delivered, 0, None) / (q_all - start)
+    return extra
+
+
+def _retention(q_all: int, life: np.ndarray) -> np.ndarray:
+    """(N, Q, Q): share of a chip that arrived in quarter q still counted at quarter t."""
+    t = np.arange(q_all)[:, None]
+    age = (t - t.T + 0.5)[None] / 4.0  # years, from the middle of the arrival quarter
+    keep = np.clip(1.0 - age / life[:, None, None], 0.0, 1.0)
+    return np.where((t >= t.T)[None], keep, 0.0)
+
+
+def compute_stock(
+    tables: Mapping[str, pl.DataFrame] | None = None,
+    *,
+    release: str | None = None,
+    h200_delivered_share: float = 0.0,
+    draws: int = 2000,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """China's AI compute stock by quarter and channel, with its uncertainty.
+
+    The model and its assumptions are set out in the module docstring.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame, optional
+        ``shipments`` (with ``stock_channel``), ``parameters``, ``chips`` and
+        ``approvals`` of one release.
+    release : str, optional
+        Instead of ``tables``: a release to open (:meth:`analytics.Release.open`).
+    h200_delivered_share : float
+        Share (0 to 1) of the approved H200 quantity delivered after the approval.
+    draws, seed : int
+        Joint draws of every quantity, and the generator seed.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per quarter (``"2022Q1"`` to ``"2026Q4"``) and channel (the five
+        channels, then ``total``): ``quarter, channel, units_p5, units_p50, units_p95,
+        h100e_p5, h100e_p50, h100e_p95, flops_p5, flops_p50, flops_p95, basis,
+        h200_delivered_share``. ``flops`` is dense BF16 FLOP/s; ``basis`` names the
+        H100e basis.
+
+    Raises
+    ------
+    ValueError
+        The tables predate the stock inputs (see :func:`missing_stock_inputs`), or the
+        share is outside 0 to 1.
+
+    Examples
+    --------
+    >>> out = compute_stock(release="draft", draws=200)
+    >>> out.filter(pl.col("channel") == "total").height
+    20
+    >>> row = out.filter((pl.col("quarter") == "2025Q4") & (pl.col("channel") == "total"))
+    >>> bool(row.item(0, "h100e_p5") < row.item(0, "h100e_p50") < row.item(0, "h100e_p95"))
+    True
+    """
+    if not 0.0 <= h200_delivered_share <= 1.0:
+        raise ValueError(f"h200_delivered_share must be between 0 and 1, got "
+                         f"{h200_delivered_share!r}")
+    tables = stock_tables(tables, release)
+    prep = prepare(tables, draws, seed)
+    n_ch, q_all = len(CHANNELS), prep.weights.shape[1]
+    x = prep.units[None] * np.concatenate([np.ones((1, *prep.units.shape)), prep.per_unit])
+    onehot = np.eye(n_ch)[:, prep.channel]  # (C, R)
+    flows = np.einsum("cr,rq,mrn->mcqn", onehot, prep.weights, x, optimize=True)
+    extra = _scenario(tables, prep, h200_delivered_share, draws, seed)
+    if extra.any():
+        h, f = prep.figures[H200]
+        flows[:, CHANNELS.index("under_licence")] += np.stack([extra, extra * h, extra * f])
+    keep = _retention(q_all, prep.life)  # (N, Q, Q)
+    stock = np.matmul(flows.transpose(3, 0, 1, 2).reshape(draws, -1, q_all),
+                      keep.transpose(0, 2, 1))  # (N, m*c, t)
+    stock = stock.reshape(draws, len(MEASURES), n_ch, q_all).transpose(1, 2, 3, 0)
+    shown = slice(quarter_index(FIRST_QUARTER) - prep.first, None)
+    stock = stock[:, :, shown]
+    both = np.concatenate([stock, stock.sum(axis=1, keepdims=True)], axis=1)
+    return _summary(np.percentile(both, [5, 50, 95], axis=-1), h200_delivered_share)
+
+
+def _summary(pct: np.ndarray, share: float) -> pl.DataFrame:
+    """The percentiles (3, measure, channel, quarter) as the output frame."""
+    first = quarter_index(FIRST_QUARTER)
+    names = [*CHANNELS, TOTAL]
+    q_n = pct.shape[-1]
+    cols: dict[str, Any] = {
+        "quarter": [quarter_label(first + q) for _ in names for q in range(q_n)],
+        "channel": [c for c in names for _ in range(q_n)],
+    }
+    for m, measure in enumerate(MEASURES):
+        for p, label in enumerate(("p5", "p50", "p95")):
+            cols[f"{measure}_{label}"] = pct[p, m].reshape(-1)
+    out = pl.DataFrame(cols).with_columns(
+        pl.lit(H100E_BASES[BASIS][1]).alias("basis"),
+        pl.lit(float(share)).alias("h200_delivered_share"),
+    )
+    order = pl.col("channel").replace_strict({c: i for i, c in enumerate(names)})
+    return out.sort("quarter", order)
+
+
