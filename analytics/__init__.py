@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # imported on first use by __getattr__
     )
     from analytics.fleet import fleet_compute, h100e
     from analytics.gates import gate_matrix, gate_status
+    from analytics.holdings import best_estimate
     from analytics.publish import cut_release
     from analytics.quality import Result, validate_draft, validate_folder, validate_release
     from analytics.reconciliation import reconcile, timeline
@@ -77,6 +78,7 @@ __all__ = [
     "__version__",
     "approvals_vs_deliveries",
     "as_of",
+    "best_estimate",
     "classify",
     "compute_stock",
     "cut_release",

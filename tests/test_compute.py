@@ -724,3 +724,38 @@ def test_run_mfu_and_training_days_grid_agree_with_the_scalar_functions(df_chips
     days = training_days(3.3e24, "nvidia_h800_sxm5_80gb", 2048, mfu=expected, chips=df_chips)
     assert grid["days"].to_list()[0] == pytest.approx(days)
     assert grid["days"].to_list()[1] is None
+
+
+# --------------------------------------------------------------------------- best estimate
+def test_overlapping_estimates_are_never_added():
+    import analytics
+    from analytics.holdings import best_estimate
+
+    t = analytics.Release.open("draft").tables()
+    row = best_estimate(t["lab_compute"], "deepseek", "2025-06-01", chips=t["chips"]).row(
+        0, named=True)
+    # 10,000 A100 (LC-001), 50,000 Hopper (LC-003) and 50,000 H100 (LC-004) overlap
+    assert row["record_ids"] == ["LC-004"]
+    assert row["chip_count_p95"] == 50_000  # not 110,000
+    assert "may count the same chips as LC-004" in row["reasoning"]
+    assert "clusters" in row["reasoning"]
+    assert row["h100e_8bit_p50"] == pytest.approx(50_000)
+    none = best_estimate(t["lab_compute"], "alibaba", "2025-06-01").row(0, named=True)
+    assert none["record_ids"] == [] and "no estimate" in none["reasoning"]
+
+
+def test_best_estimate_supersedes_keeps_bounds_and_adds_disjoint_estimates():
+    from analytics.holdings import best_estimate
+
+    lc = pl.DataFrame({
+        "record_id": ["LC-1", "LC-2", "LC-3"], "lab_id": ["x"] * 3,
+        "subject": ["holdings", "holdings", "purchase"],
+        "as_of_date": [dt.date(2024, 1, 1), dt.date(2025, 1, 1), dt.date(2025, 1, 1)],
+        "chip_id": [None] * 3, "chip_count": [100_000, 200_000, 50_000],
+        "chip_count_qualifier": ["exact", "at_least", "exact"],
+        "supersedes": [[], ["LC-1"], []], "overlaps": [[], [], []],
+    }, schema_overrides={"chip_id": pl.String})
+    row = best_estimate(lc, "x", "2025-06-30", n=20_000).row(0, named=True)
+    assert row["record_ids"] == ["LC-2", "LC-3"] and row["dropped_ids"] == ["LC-1"]
+    assert row["chip_count_p5"] >= 250_000 and row["chip_count_p95"] > 300_000
+    assert "superseded" in row["reasoning"] and "added by sampling" in row["reasoning"]
