@@ -48,7 +48,8 @@ if TYPE_CHECKING:  # imported on first use by __getattr__
     from analytics.release import Release
     from analytics.report import render
     from analytics.schemas import validate_lazy
-    from analytics.stock import compute_stock
+    from analytics.charts_stock import gate_chart, stock_chart
+    from analytics.stock import compute_flows, compute_stock
     from analytics.stock_inputs import missing_stock_inputs, stock_derivations
     from analytics.tables import read_folder, read_table
     from analytics.training import (
@@ -80,6 +81,7 @@ __all__ = [
     "as_of",
     "best_estimate",
     "classify",
+    "compute_flows",
     "compute_stock",
     "cut_release",
     "diff",
@@ -87,6 +89,7 @@ __all__ = [
     "fit_lognormal",
     "fleet_compute",
     "fleet_compute_chart",
+    "gate_chart",
     "gate_matrix",
     "gate_status",
     "h100e",
@@ -111,6 +114,7 @@ __all__ = [
     "sample",
     "scan",
     "share_of_line",
+    "stock_chart",
     "stock_derivations",
     "sum_intervals",
     "timeline",

@@ -155,37 +155,81 @@ def compute_stock(
     >>> bool(row.item(0, "h100e_p5") < row.item(0, "h100e_p50") < row.item(0, "h100e_p95"))
     True
     """
-    if not 0.0 <= h200_delivered_share <= 1.0:
-        raise ValueError(f"h200_delivered_share must be between 0 and 1, got "
-                         f"{h200_delivered_share!r}")
-    tables = stock_tables(tables, release)
-    prep = prepare(tables, draws, seed)
+    flows, prep = _flows(tables, release, h200_delivered_share, draws, seed)
     n_ch, q_all = len(CHANNELS), prep.weights.shape[1]
-    x = prep.units[None] * np.concatenate([np.ones((1, *prep.units.shape)), prep.per_unit])
-    onehot = np.eye(n_ch)[:, prep.channel]  # (C, R)
-    flows = np.einsum("cr,rq,mrn->mcqn", onehot, prep.weights, x, optimize=True)
-    extra = _scenario(tables, prep, h200_delivered_share, draws, seed)
-    if extra.any():
-        h, f = prep.figures[H200]
-        flows[:, CHANNELS.index("under_licence")] += np.stack([extra, extra * h, extra * f])
     keep = _retention(q_all, prep.life)  # (N, Q, Q)
     stock = np.matmul(flows.transpose(3, 0, 1, 2).reshape(draws, -1, q_all),
                       keep.transpose(0, 2, 1))  # (N, m*c, t)
     stock = stock.reshape(draws, len(MEASURES), n_ch, q_all).transpose(1, 2, 3, 0)
-    shown = slice(quarter_index(FIRST_QUARTER) - prep.first, None)
-    stock = stock[:, :, shown]
-    both = np.concatenate([stock, stock.sum(axis=1, keepdims=True)], axis=1)
-    return _summary(np.percentile(both, [5, 50, 95], axis=-1), h200_delivered_share)
+    shown = quarter_index(FIRST_QUARTER) - prep.first
+    labels = [quarter_label(quarter_index(FIRST_QUARTER) + q) for q in range(q_all - shown)]
+    return _summary(stock[:, :, shown:], h200_delivered_share, "quarter", labels)
 
 
-def _summary(pct: np.ndarray, share: float) -> pl.DataFrame:
-    """The percentiles (3, measure, channel, quarter) as the output frame."""
-    first = quarter_index(FIRST_QUARTER)
+def _flows(tables: Mapping[str, pl.DataFrame] | None, release: str | None, share: float,
+           draws: int, seed: int) -> tuple[np.ndarray, Prepared]:
+    """Arrivals per measure, channel, quarter and draw (m, C, Q, N), scenario included."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"h200_delivered_share must be between 0 and 1, got {share!r}")
+    tables = stock_tables(tables, release)
+    prep = prepare(tables, draws, seed)
+    x = prep.units[None] * np.concatenate([np.ones((1, *prep.units.shape)), prep.per_unit])
+    onehot = np.eye(len(CHANNELS))[:, prep.channel]  # (C, R)
+    flows = np.einsum("cr,rq,mrn->mcqn", onehot, prep.weights, x, optimize=True)
+    extra = _scenario(tables, prep, share, draws, seed)
+    if extra.any():
+        h, f = prep.figures[H200]
+        flows[:, CHANNELS.index("under_licence")] += np.stack([extra, extra * h, extra * f])
+    return flows, prep
+
+
+def compute_flows(
+    tables: Mapping[str, pl.DataFrame] | None = None,
+    *,
+    release: str | None = None,
+    h200_delivered_share: float = 0.0,
+    draws: int = 2000,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """Chips arriving in China per calendar year and channel, before any retirement.
+
+    The same model and draws as :func:`compute_stock` (same ``seed``, same records), so a
+    year's arrivals and the stock agree; for comparison with published estimates of what
+    China added in a year.
+
+    Parameters
+    ----------
+    tables, release, h200_delivered_share, draws, seed
+        As in :func:`compute_stock`.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per year (2022 to 2026) and channel (then ``total``): ``year`` and the
+        columns of :func:`compute_stock` after ``quarter``.
+
+    Examples
+    --------
+    >>> out = compute_flows(release="draft", draws=200)
+    >>> row = out.filter((pl.col("year") == "2024") & (pl.col("channel") == "domestic"))
+    >>> round(row.item(0, "units_p50"))
+    200000
+    """
+    flows, prep = _flows(tables, release, h200_delivered_share, draws, seed)
+    year_of = (prep.first + np.arange(flows.shape[2])) // 4
+    years = list(range(quarter_index(FIRST_QUARTER) // 4, int(year_of.max()) + 1))
+    by_year = np.stack([flows[:, :, year_of == y].sum(axis=2) for y in years], axis=2)
+    return _summary(by_year, h200_delivered_share, "year", [str(y) for y in years])
+
+
+def _summary(values: np.ndarray, share: float, key: str, labels: list[str]) -> pl.DataFrame:
+    """Draws (measure, channel, period, draw) as the output frame, with a sampled total."""
+    both = np.concatenate([values, values.sum(axis=1, keepdims=True)], axis=1)
+    pct = np.percentile(both, [5, 50, 95], axis=-1)  # (3, measure, channel, period)
     names = [*CHANNELS, TOTAL]
-    q_n = pct.shape[-1]
     cols: dict[str, Any] = {
-        "quarter": [quarter_label(first + q) for _ in names for q in range(q_n)],
-        "channel": [c for c in names for _ in range(q_n)],
+        key: [label for _ in names for label in labels],
+        "channel": [c for c in names for _ in labels],
     }
     for m, measure in enumerate(MEASURES):
         for p, label in enumerate(("p5", "p50", "p95")):
@@ -195,6 +239,4 @@ def _summary(pct: np.ndarray, share: float) -> pl.DataFrame:
         pl.lit(float(share)).alias("h200_delivered_share"),
     )
     order = pl.col("channel").replace_strict({c: i for i, c in enumerate(names)})
-    return out.sort("quarter", order)
-
-
+    return out.sort(key, order)
