@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # imported on first use by __getattr__
         tpp_density_scatter,
     )
     from analytics.charts import fleet_compute as fleet_compute_chart
+    from analytics.charts_stock import gate_chart, stock_chart
     from analytics.compute import classify, performance_density, share_of_line, tpp
     from analytics.datasets import Diff, as_of, diff, load, scan
     from analytics.display import enable_charts, notebook_setup
@@ -48,7 +49,6 @@ if TYPE_CHECKING:  # imported on first use by __getattr__
     from analytics.release import Release
     from analytics.report import render
     from analytics.schemas import validate_lazy
-    from analytics.charts_stock import gate_chart, stock_chart
     from analytics.stock import compute_flows, compute_stock
     from analytics.stock_inputs import missing_stock_inputs, stock_derivations
     from analytics.tables import read_folder, read_table
