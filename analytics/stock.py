@@ -82,16 +82,18 @@ def _scenario(tables: Mapping[str, pl.DataFrame], prep: Prepared, share: float, 
     """H200 units the scenario adds per quarter, shape (Q, N): zero when ``share`` is 0."""
     q_all = prep.weights.shape[1]
     extra = np.zeros((q_all, draws))
+    if share == 0:
+        return extra
     apr = _approved_h200(tables["approvals"])
-    if share == 0 or not apr.height:
+    if not apr.height:
         return extra
     approved = sample(apr, "quantity_units", n=draws, seed=seed + 5,
                       qualifier="quantity_qualifier").sum(axis=0)
     since = apr.get_column("date").min()
-    ok = prep.table.filter(pl.Series(prep.used))
-    recorded = (ok.get_column("chips").list.join(";") == H200) & (
-        ok.get_column("channel") == "under_licence") & (ok.get_column("period_start") >= since)
-    delivered = prep.units[recorded.to_numpy()].sum(axis=0)
+    ok = [r for r, u in zip(prep.rows, prep.used, strict=True) if u]
+    recorded = np.array([r["chips"] == [H200] and r["channel"] == "under_licence"
+                         and r["period_start"] >= since for r in ok], dtype=bool)
+    delivered = prep.units[recorded].sum(axis=0)
     start = since.year * 4 + (since.month - 1) // 3 + 1 - prep.first
     if start >= q_all:
         return extra
@@ -100,11 +102,16 @@ def _scenario(tables: Mapping[str, pl.DataFrame], prep: Prepared, share: float, 
 
 
 def _retention(q_all: int, life: np.ndarray) -> np.ndarray:
-    """(N, Q, Q): share of a chip that arrived in quarter q still counted at quarter t."""
-    t = np.arange(q_all)[:, None]
-    age = (t - t.T + 0.5)[None] / 4.0  # years, from the middle of the arrival quarter
-    keep = np.clip(1.0 - age / life[:, None, None], 0.0, 1.0)
-    return np.where((t >= t.T)[None], keep, 0.0)
+    """(N, Q, Q): share of a chip that arrived in quarter q still counted at quarter t.
+
+    A chip's share depends only on its age (``t - q`` quarters, from the middle of its
+    arrival quarter): one row per lag, gathered into the matrix.
+    """
+    lag = np.arange(q_all)[:, None] - np.arange(q_all)[None, :]
+    age = (np.arange(q_all) + 0.5) / 4.0  # years
+    per_lag = np.clip(1.0 - age[None, :] / life[:, None], 0.0, 1.0)
+    per_lag = np.concatenate([per_lag, np.zeros((life.size, 1))], axis=1)  # lag < 0: none
+    return per_lag[:, np.where(lag >= 0, lag, q_all)]
 
 
 def compute_stock(
@@ -155,31 +162,33 @@ def compute_stock(
     >>> bool(row.item(0, "h100e_p5") < row.item(0, "h100e_p50") < row.item(0, "h100e_p95"))
     True
     """
-    flows, prep = _flows(tables, release, h200_delivered_share, draws, seed)
-    n_ch, q_all = len(CHANNELS), prep.weights.shape[1]
+    flows, prep = _flows(tables, release, h200_delivered_share, draws, seed)  # (N, m, C, Q)
+    q_all = flows.shape[-1]
     keep = _retention(q_all, prep.life)  # (N, Q, Q)
-    stock = np.matmul(flows.transpose(3, 0, 1, 2).reshape(draws, -1, q_all),
-                      keep.transpose(0, 2, 1))  # (N, m*c, t)
-    stock = stock.reshape(draws, len(MEASURES), n_ch, q_all).transpose(1, 2, 3, 0)
+    stock = np.matmul(flows.reshape(draws, -1, q_all), keep.transpose(0, 2, 1))
     shown = quarter_index(FIRST_QUARTER) - prep.first
     labels = [quarter_label(quarter_index(FIRST_QUARTER) + q) for q in range(q_all - shown)]
-    return _summary(stock[:, :, shown:], h200_delivered_share, "quarter", labels)
+    return _summary(stock.reshape(flows.shape)[..., shown:], h200_delivered_share, "quarter",
+                    labels)
 
 
 def _flows(tables: Mapping[str, pl.DataFrame] | None, release: str | None, share: float,
            draws: int, seed: int) -> tuple[np.ndarray, Prepared]:
-    """Arrivals per measure, channel, quarter and draw (m, C, Q, N), scenario included."""
+    """Arrivals per draw, measure, channel and quarter (N, m, C, Q), scenario included."""
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"h200_delivered_share must be between 0 and 1, got {share!r}")
     tables = stock_tables(tables, release)
     prep = prepare(tables, draws, seed)
     x = prep.units[None] * np.concatenate([np.ones((1, *prep.units.shape)), prep.per_unit])
-    onehot = np.eye(len(CHANNELS))[:, prep.channel]  # (C, R)
-    flows = np.einsum("cr,rq,mrn->mcqn", onehot, prep.weights, x, optimize=True)
-    extra = _scenario(tables, prep, share, draws, seed)
+    spread = np.eye(len(CHANNELS))[:, prep.channel, None] * prep.weights[None]  # (C, R, Q)
+    n_r, q_all = prep.weights.shape
+    flows = (x.transpose(2, 0, 1).reshape(-1, n_r) @ spread.transpose(1, 0, 2).reshape(n_r, -1)
+             ).reshape(draws, len(MEASURES), len(CHANNELS), q_all)  # (N, m, C, Q)
+    extra = _scenario(tables, prep, share, draws, seed)  # (Q, N)
     if extra.any():
         h, f = prep.figures[H200]
-        flows[:, CHANNELS.index("under_licence")] += np.stack([extra, extra * h, extra * f])
+        flows[:, :, CHANNELS.index("under_licence")] += (
+            np.array([1.0, h, f])[None, :, None] * extra.T[:, None, :])
     return flows, prep
 
 
@@ -216,27 +225,25 @@ def compute_flows(
     200000
     """
     flows, prep = _flows(tables, release, h200_delivered_share, draws, seed)
-    year_of = (prep.first + np.arange(flows.shape[2])) // 4
+    year_of = (prep.first + np.arange(flows.shape[-1])) // 4
     years = list(range(quarter_index(FIRST_QUARTER) // 4, int(year_of.max()) + 1))
-    by_year = np.stack([flows[:, :, year_of == y].sum(axis=2) for y in years], axis=2)
+    by_year = np.stack([flows[..., year_of == y].sum(axis=-1) for y in years], axis=-1)
     return _summary(by_year, h200_delivered_share, "year", [str(y) for y in years])
 
 
 def _summary(values: np.ndarray, share: float, key: str, labels: list[str]) -> pl.DataFrame:
-    """Draws (measure, channel, period, draw) as the output frame, with a sampled total."""
-    both = np.concatenate([values, values.sum(axis=1, keepdims=True)], axis=1)
-    pct = np.percentile(both, [5, 50, 95], axis=-1)  # (3, measure, channel, period)
+    """Draws (draw, measure, channel, period) as the output frame, with a sampled total."""
+    both = np.concatenate([values, values.sum(axis=2, keepdims=True)], axis=2)
+    pct = np.percentile(both, [5, 50, 95], axis=0)  # (3, measure, channel, period)
     names = [*CHANNELS, TOTAL]
     cols: dict[str, Any] = {
-        key: [label for _ in names for label in labels],
-        "channel": [c for c in names for _ in labels],
+        key: np.tile(np.array(labels), len(names)),
+        "channel": np.repeat(np.array(names), len(labels)),
     }
     for m, measure in enumerate(MEASURES):
         for p, label in enumerate(("p5", "p50", "p95")):
             cols[f"{measure}_{label}"] = pct[p, m].reshape(-1)
-    out = pl.DataFrame(cols).with_columns(
+    return pl.DataFrame(cols).with_columns(
         pl.lit(H100E_BASES[BASIS][1]).alias("basis"),
         pl.lit(float(share)).alias("h200_delivered_share"),
-    )
-    order = pl.col("channel").replace_strict({c: i for i, c in enumerate(names)})
-    return out.sort(key, order)
+    ).sort(key, pl.col("channel").replace_strict({c: i for i, c in enumerate(names)}))

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from analytics.fleet import basis_figure, reference_figure
-from analytics.uncertainty import sample
+from analytics.fleet import REFERENCE_CHIP, basis_figure, reference_figure
+from analytics.uncertainty import draws as draws_of
+from analytics.uncertainty import shapes
 from analytics.vocab import QUALIFIER_SPELLINGS, STOCK_CHANNELS
 
 CHANNELS = STOCK_CHANNELS
@@ -131,38 +132,38 @@ def missing_stock_inputs(tables: Mapping[str, pl.DataFrame | None]) -> list[str]
 
 def _chip_figures(chips: pl.DataFrame) -> dict[str, tuple[float, float]]:
     """Per chip with both figures: (H100e per unit on the 8-bit basis, BF16 FLOP/s per unit)."""
-    ref = reference_figure(chips, BASIS)
     cols = [c for c in ("bf16_dense_tflops", "fp8_dense_tflops", "int8_dense_tops")
             if c not in chips.columns]
     figs = chips.with_columns(pl.lit(None, dtype=pl.Float64).alias(c) for c in cols).select(
-        "chip_id", (basis_figure(BASIS) / ref).alias("h"),
-        (pl.col("bf16_dense_tflops").cast(pl.Float64) * 1e12).alias("f"))
-    return {c: (h, f) for c, h, f in figs.drop_nulls().iter_rows()}
+        "chip_id", basis_figure(BASIS).alias("h"),
+        (pl.col("bf16_dense_tflops").cast(pl.Float64) * 1e12).alias("f")).rows()
+    ref = next((h for c, h, _ in figs if c == REFERENCE_CHIP and h), None)
+    if ref is None:
+        ref = reference_figure(chips, BASIS)  # raises, naming what is missing
+    return {c: (h / ref, f) for c, h, f in figs if h is not None and f is not None}
 
 
-def _chips_of(rec: dict, chips: pl.DataFrame, figures: dict) -> tuple[list[str], str]:
-    """The chips a record counts as, and how they were chosen."""
+def _chips_of(rec: dict, chips: list[dict], figures: dict) -> tuple[list[str], str]:
+    """The chips a record counts as, and how they were chosen (``chips``: table rows)."""
     named = [c for c in rec["chip_ids"] or [] if c]
     if named:
         return named, "the named chip" if len(named) == 1 else "any mix of the named chips"
-    start = rec["period_start"]
-    pool = chips.filter((pl.col("vendor_id") == rec["vendor_id"])
-                        & (pl.col("release_date") < start))
-    if rec["stock_channel"] in _NOT_CHINA_SPECIFIC:
-        pool = pool.filter(~pl.col("china_specific").fill_null(False))
-    elif rec["stock_channel"] == "china_specific":
-        pool = pool.filter(pl.col("china_specific").fill_null(False))
-    ids = [c for c in pool.get_column("chip_id").to_list() if c in figures]
+    start, channel = rec["period_start"], rec["stock_channel"]
+    ids = [c["chip_id"] for c in chips
+           if c["vendor_id"] == rec["vendor_id"] and c["release_date"] is not None
+           and c["release_date"] < start and c["chip_id"] in figures
+           and not (channel in _NOT_CHINA_SPECIFIC and c["china_specific"])
+           and not (channel == "china_specific" and not c["china_specific"])]
     return ids, f"no chip named: any mix of {rec['vendor_id']}'s parts released before {start}"
 
 
-def _price(rec: dict, prices: pl.DataFrame) -> dict | None:
+def _price(rec: dict, prices: list[dict]) -> dict | None:
     """The price row for a value-only record: its one chip, the most overlapping period."""
     if len(rec["chip_ids"] or []) != 1:
         return None
     ps, pe = rec["period_start"], rec["period_end"]
     best, best_days = None, 0
-    for row in prices.filter(pl.col("chip_id") == rec["chip_ids"][0]).iter_rows(named=True):
+    for row in (r for r in prices if r["chip_id"] == rec["chip_ids"][0]):
         days = (min(pe, row["period_end"]) - max(ps, row["period_start"])).days + 1
         if days > best_days or (days == best_days and best and row["period_start"]
                                 > best["period_start"]):
@@ -177,8 +178,8 @@ class Prepared:
     Made by :func:`prepare`; read by :func:`analytics.stock.compute_stock`.
     """
 
-    table: pl.DataFrame  # stock_derivations without the sampled columns
-    used: np.ndarray  # mask of usable rows of ``table``
+    rows: list[dict]  # stock_derivations without the sampled columns, one per record
+    used: np.ndarray  # mask of usable ``rows``
     units: np.ndarray  # (R, N) units of the usable records
     per_unit: np.ndarray  # (2, R, N) H100e and FLOP/s per unit
     channel: np.ndarray  # (R,) channel index
@@ -188,7 +189,7 @@ class Prepared:
     figures: dict[str, tuple[float, float]]
 
 
-def _records(tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+def _records(tables: Mapping[str, pl.DataFrame]) -> list[dict]:
     shp = tables["shipments"]
     shp = shp.with_columns(pl.lit(None, dtype=pl.String).alias(c)
                            for c in _TRIPLETS if c not in shp.columns)
@@ -197,10 +198,10 @@ def _records(tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
                     "vendor_id", *_TRIPLETS)
             .with_columns(pl.col("units_low", "units", "units_high", "value_usd_low",
                                  "value_usd", "value_usd_high").cast(pl.Float64))
-            .sort("record_id"))
+            .sort("record_id").rows(named=True))
 
 
-def _describe(rec: dict, prices: pl.DataFrame, chips: pl.DataFrame, figures: dict) -> dict:
+def _describe(rec: dict, prices: list[dict], chips: list[dict], figures: dict) -> dict:
     """How one record enters the model (a row of :func:`stock_derivations`)."""
     ids, how = _chips_of(rec, chips, figures)
     have = [figures[c] for c in ids if c in figures]
@@ -242,20 +243,31 @@ DERIVATION_SCHEMA = {
 }
 
 
-def _units(recs: pl.DataFrame, table: pl.DataFrame, prices: pl.DataFrame, n: int,
-           seed: int) -> np.ndarray:
-    """Units draws of the usable records: the units triplet, or value / price."""
-    out = np.empty((recs.height, n))
-    by_units = table.get_column("price_id").is_null().to_numpy()
-    if by_units.any():
-        out[by_units] = sample(recs.filter(pl.Series(by_units)), "units", n=n, seed=seed)
-    if (~by_units).any():
-        value = sample(recs.filter(pl.Series(~by_units)), "value_usd", n=n, seed=seed + 1)
-        ids = table.filter(pl.Series(~by_units)).select(parameter_id="price_id")
-        price = sample(ids.join(prices, on="parameter_id", how="left", maintain_order="left"),
-                       "value", n=n, seed=seed + 2)
-        out[~by_units] = value / price
-    return out
+_UNITS = ("units_low", "units", "units_high", "units_qualifier")
+_VALUE = ("value_usd_low", "value_usd", "value_usd_high", "value_qualifier")
+_PARAM = ("value_low", "value", "value_high", "value_qualifier")
+
+
+def _units(recs: list[dict], rows: list[dict], params: list[dict], n: int,
+           seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Units draws of the usable records (the units triplet, or value / price) and the
+    useful life's draws: one draw of every quantity under its qualifier
+    (:func:`analytics.uncertainty.shapes`), in one block."""
+    by_id = {p["parameter_id"]: p for p in params}
+    life = next(p for p in params if p["name"] == USEFUL_LIFE)
+    by_units = np.array([r["price_id"] is None for r in rows], dtype=bool)
+    items = ([[rec[c] for c in _UNITS] for rec, u in zip(recs, by_units, strict=True) if u]
+             + [[rec[c] for c in _VALUE] for rec, u in zip(recs, by_units, strict=True) if not u]
+             + [[by_id[r["price_id"]][c] for c in _PARAM] for r in rows if r["price_id"]]
+             + [[life[c] for c in _PARAM]])
+    lo, c, hi = (np.array([x[i] for x in items], dtype=float) for i in range(3))
+    shape = shapes(lo, c, hi, [x[3] for x in items])
+    out_all = draws_of(np.random.default_rng(seed).standard_normal((len(items), n)), shape)
+    n_units, n_value = int(by_units.sum()), int((~by_units).sum())
+    out = np.empty((len(recs), n))
+    out[by_units] = out_all[:n_units]
+    out[~by_units] = out_all[n_units:n_units + n_value] / out_all[n_units + n_value:-1]
+    return out, out_all[-1]
 
 
 def prepare(tables: Mapping[str, pl.DataFrame], draws: int, seed: int) -> Prepared:
@@ -290,28 +302,30 @@ def prepare(tables: Mapping[str, pl.DataFrame], draws: int, seed: int) -> Prepar
                          "the stock inputs (a release cut before them cannot give the stock)")
     chips, params = tables["chips"], tables["parameters"]
     figures = _chip_figures(chips)
-    prices = params.filter(pl.col("kind") == "price")
+    param_rows = params.rows(named=True)
+    prices = [p for p in param_rows if p["kind"] == "price"]
+    chip_rows = chips.select("chip_id", "vendor_id", "release_date",
+                             pl.col("china_specific").fill_null(False)).rows(named=True)
     recs = _records(tables)
-    table = pl.DataFrame([_describe(r, prices, chips, figures) for r in recs.iter_rows(named=True)],
-                         schema=DERIVATION_SCHEMA)
-    used = table.get_column("reason").is_null().to_numpy()
-    ok, recs = table.filter(pl.Series(used)), recs.filter(pl.Series(used))
-    units = _units(recs, ok, prices, draws, seed)
+    rows = [_describe(r, prices, chip_rows, figures) for r in recs]
+    used = np.array([r["reason"] is None for r in rows], dtype=bool)
+    ok = [r for r, u in zip(rows, used, strict=True) if u]
+    recs = [r for r, u in zip(recs, used, strict=True) if u]
+    units, life = _units(recs, ok, param_rows, draws, seed)
     mix = np.random.default_rng(seed + 3).random(units.shape)  # the chip mix, per draw
     per_unit = np.stack([
         lo[:, None] + mix * (hi - lo)[:, None]
-        for lo, hi in ((ok.get_column(f"{m}_per_unit_low").to_numpy(),
-                        ok.get_column(f"{m}_per_unit_high").to_numpy()) for m in MEASURES[1:])
-    ])
-    starts = recs.get_column("period_start").to_list()
+        for lo, hi in ((np.array([r[f"{m}_per_unit_low"] for r in ok], dtype=float),
+                        np.array([r[f"{m}_per_unit_high"] for r in ok], dtype=float))
+                       for m in MEASURES[1:])
+    ]).reshape(2, len(ok), draws)
+    starts = [r["period_start"] for r in ok]
     first = min([quarter_index(FIRST_QUARTER)] + [d.year * 4 + (d.month - 1) // 3 for d in starts])
-    life = sample(params.filter(pl.col("name") == USEFUL_LIFE).head(1), "value", n=draws,
-                  seed=seed + 4)[0]
     return Prepared(
-        table=table, used=used, units=units, per_unit=per_unit,
-        channel=np.array([CHANNELS.index(c) for c in ok.get_column("channel")], dtype=int),
-        weights=_weights(starts, recs.get_column("period_end").to_list(), first,
-                         quarter_index(LAST_QUARTER)),
+        rows=rows, used=used, units=units, per_unit=per_unit,
+        channel=np.array([CHANNELS.index(r["channel"]) for r in ok], dtype=int),
+        weights=_weights(starts, [r["period_end"] for r in ok], first,
+                         quarter_index(LAST_QUARTER)).reshape(len(ok), -1),
         life=life, first=first, figures=figures,
     )
 
@@ -382,9 +396,10 @@ def stock_derivations(
     """
     tables = stock_tables(tables, release)
     prep = prepare(tables, draws, seed)
-    pct = np.full((prep.table.height, 3), np.nan)
-    pct[prep.used] = np.percentile(prep.units, [5, 50, 95], axis=1).T
-    return prep.table.with_columns(
+    pct = np.full((len(prep.rows), 3), np.nan)
+    if prep.used.any():
+        pct[prep.used] = np.percentile(prep.units, [5, 50, 95], axis=1).T
+    return pl.DataFrame(prep.rows, schema=DERIVATION_SCHEMA).with_columns(
         pl.Series(f"units_{p}", pct[:, i], nan_to_null=True)
         for i, p in enumerate(("p5", "p50", "p95"))
     )
