@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # imported on first use by __getattr__
     from analytics.charts import fleet_compute as fleet_compute_chart
     from analytics.charts_stock import gate_chart, stock_chart
     from analytics.compute import classify, performance_density, share_of_line, tpp
-    from analytics.datasets import Diff, as_of, diff, load, scan
+    from analytics.datasets import Diff, as_of, data_cutoff, diff, load, scan
     from analytics.display import enable_charts, notebook_setup
     from analytics.errors import (
         CannotValidateError,
@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # imported on first use by __getattr__
         NotebookError,
         ReleaseNotFoundError,
     )
+    from analytics.evidence import evidence_coverage
     from analytics.fleet import fleet_compute, h100e
     from analytics.gates import gate_matrix, gate_status
     from analytics.holdings import best_estimate
@@ -84,8 +85,10 @@ __all__ = [
     "compute_flows",
     "compute_stock",
     "cut_release",
+    "data_cutoff",
     "diff",
     "enable_charts",
+    "evidence_coverage",
     "fit_lognormal",
     "fleet_compute",
     "fleet_compute_chart",

@@ -73,16 +73,8 @@ def columns(name: str) -> dict[str, pl.DataType]:
 
 
 def list_columns(name: str) -> tuple[str, ...]:
-    """Columns stored as ``list[str]`` (semicolon-separated in CSV).
-
-    Parameters
-    ----------
-    name : str
-        Dataset name.
-
-    Returns
-    -------
-    tuple of str
+    """The names of the columns stored as ``list[str]`` (``;``-separated in CSV) of the
+    dataset ``name``.
 
     Examples
     --------
@@ -93,16 +85,7 @@ def list_columns(name: str) -> tuple[str, ...]:
 
 
 def descriptions(name: str) -> dict[str, str]:
-    """Column name to its description (with unit), in schema order.
-
-    Parameters
-    ----------
-    name : str
-        Dataset name.
-
-    Returns
-    -------
-    dict of str to str
+    """Column name to its description (with unit), in schema order, for the dataset ``name``.
 
     Examples
     --------
@@ -116,11 +99,7 @@ def descriptions(name: str) -> dict[str, str]:
 def key_of(name: str, df: pl.DataFrame) -> pl.Series:
     """The primary key of every row as one string (``rule_id/clause`` for composite keys).
 
-    Parameters
-    ----------
-    name : str
-        Dataset name.
-    df : DataFrame
+    ``name`` is a dataset name, as for :func:`columns`; ``df`` a frame of it.
 
     Returns
     -------
@@ -137,16 +116,8 @@ def key_of(name: str, df: pl.DataFrame) -> pl.Series:
 
 
 def optional_columns(name: str) -> dict[str, pl.DataType]:
-    """Columns a frame of ``name`` may lack (added after the first releases), with dtypes.
-
-    Parameters
-    ----------
-    name : str
-        Dataset name.
-
-    Returns
-    -------
-    dict of str to DataType
+    """Column name to dtype, as :func:`columns` gives them, of the columns a frame of the
+    dataset ``name`` may lack (added after the first releases).
 
     Examples
     --------
@@ -212,11 +183,7 @@ def validate(name: str, df: pl.DataFrame) -> tuple[pl.DataFrame | None, list[Fin
     Every finding is reported, never only the first; row keys come from the frame's
     primary key. An optional column the frame lacks is added as nulls first.
 
-    Parameters
-    ----------
-    name : str
-        Dataset name.
-    df : DataFrame
+    ``name`` is a dataset name, as for :func:`columns`; ``df`` a frame of it.
         The table (a LazyFrame is collected first).
 
     Returns

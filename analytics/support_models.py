@@ -17,7 +17,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from analytics.models import EARLIEST, StrList, _Base, _desc, _source_checks, _triplet_check
+from analytics.models import EARLIEST, StrList, _Base, _source_checks, _triplet_check
 from analytics.vocab import (
     CONFIDENCE,
     EVIDENCE_BASIS,
@@ -62,11 +62,11 @@ class Parameters(_Base):
         nullable=True, ge=EARLIEST, description="Last day (or date) the figure refers to"
     )
     value_low: float = pa.Field(
-        nullable=True, description=_desc("Low end: a stated bound or range end", "unit")
+        nullable=True, description="Low end, in the row's unit: a stated bound or range end"
     )
-    value: float = pa.Field(nullable=True, description=_desc("Central figure", "unit"))
+    value: float = pa.Field(nullable=True, description="Central figure, in the row's unit")
     value_high: float = pa.Field(
-        nullable=True, description=_desc("High end: a stated bound or range end", "unit")
+        nullable=True, description="High end, in the row's unit: a stated bound or range end"
     )
     value_qualifier: str = pa.Field(
         isin=QUANTITY_QUALIFIERS, description="How exact the figure is"

@@ -85,6 +85,18 @@ FORWARD_RECORD_TYPES = ("order", "purchase_intent")
 METHODS = ("disclosed", "reported", "estimated", "alleged", "derived")
 #: Delivery methods that count as confirmed.
 CONFIRMED_METHODS = ("disclosed", "reported")
+#: The chip specifications that carry a ``<spec>_basis`` column.
+CHIP_SPECS = (
+    "bf16_dense_tflops",
+    "fp8_dense_tflops",
+    "int8_dense_tops",
+    "fp4_dense_tflops",
+    "memory_gb",
+    "memory_bw_gbps",
+    "interconnect_gbps",
+    "tdp_w",
+    "die_area_mm2",
+)
 #: What a lab_compute row counts: a stock, one cluster, one run, a purchase (a flow of
 #: chips bought) or a budget (money set aside for compute).
 LAB_SUBJECTS = ("holdings", "cluster", "training_run", "purchase", "budget")
@@ -138,6 +150,17 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "lab_compute": ("record_id",),
     "parameters": ("parameter_id",),
     "evidence": ("evidence_id",),
+}
+
+
+#: The date each dated record refers to (its event), by dataset: nothing in a release may
+#: be dated after the release, and the latest of them is the release's data cutoff.
+EVENT_DATES = {
+    "approvals": "date",
+    "shipments": "period_start",
+    "lab_compute": "as_of_date",
+    "control_rules": "published_date",
+    "chips": "release_date",
 }
 
 
