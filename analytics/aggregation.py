@@ -1,7 +1,7 @@
 """Quarterly sums of uncertain figures: percentiles of a sum, never sums of percentiles.
 
 :func:`quarterly` groups rows by quarter and key columns and adds the lognormals fitted
-to their triplets (:func:`analytics.uncertainty.lognormal_params`), in closed form
+to their triplets (:func:`analytics.bounds.lognormal_params`), in closed form
 (Fenton-Wilkinson moment matching) or by sampling
 (:func:`analytics.uncertainty.sum_intervals`):
 
@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from analytics.bounds import Z95, lognormal_params, qualifier_column
 from analytics.rules import Frame, as_lazy, triplet_columns
-from analytics.uncertainty import Z95, lognormal_params, qualifier_column, sum_intervals
+from analytics.uncertainty import sum_intervals
 
 QUARTERLY_METHODS = ("moments", "sample")
 
@@ -38,7 +39,7 @@ QUARTERLY_METHODS = ("moments", "sample")
 def _item_terms(stem: str, names: list[str]) -> dict[str, pl.Expr]:
     """Per row: the lognormal fitted to the triplet, as the terms that add up per group.
 
-    The fit is :func:`analytics.uncertainty.lognormal_params`. Terms: ``mean`` and
+    The fit is :func:`analytics.bounds.lognormal_params`. Terms: ``mean`` and
     ``var`` of a spread item (``exp(mu + s^2/2)`` and ``(exp(s^2) - 1) exp(2 mu + s^2)``),
     ``point`` (a point's value, exactly), ``q5``, ``q50``, ``q95`` (a spread item's own
     percentiles), ``missing`` and ``invalid``.

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from analytics.bounds import draws as draws_of
+from analytics.bounds import shapes
 from analytics.fleet import REFERENCE_CHIP, basis_figure, reference_figure
-from analytics.uncertainty import draws as draws_of
-from analytics.uncertainty import shapes
 from analytics.vocab import QUALIFIER_SPELLINGS, STOCK_CHANNELS
 
 CHANNELS = STOCK_CHANNELS
