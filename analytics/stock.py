@@ -192,14 +192,8 @@ def _flows(tables: Mapping[str, pl.DataFrame] | None, release: str | None, share
     return flows, prep
 
 
-def compute_flows(
-    tables: Mapping[str, pl.DataFrame] | None = None,
-    *,
-    release: str | None = None,
-    h200_delivered_share: float = 0.0,
-    draws: int = 2000,
-    seed: int = 0,
-) -> pl.DataFrame:
+def compute_flows(tables: Mapping[str, pl.DataFrame] | None = None, **options: Any
+                  ) -> pl.DataFrame:
     """Chips arriving in China per calendar year and channel, before any retirement.
 
     The same model and draws as :func:`compute_stock` (same ``seed``, same records), so a
@@ -208,8 +202,11 @@ def compute_flows(
 
     Parameters
     ----------
-    tables, release, h200_delivered_share, draws, seed
+    tables : mapping of str to DataFrame, optional
         As in :func:`compute_stock`.
+    **options
+        ``release``, ``h200_delivered_share``, ``draws``, ``seed``: as in
+        :func:`compute_stock`, with the same defaults.
 
     Returns
     -------
@@ -224,11 +221,18 @@ def compute_flows(
     >>> round(row.item(0, "units_p50"))
     200000
     """
-    flows, prep = _flows(tables, release, h200_delivered_share, draws, seed)
+    opts = {"release": None, "h200_delivered_share": 0.0, "draws": 2000, "seed": 0}
+    unknown = set(options) - set(opts)
+    if unknown:
+        raise TypeError(f"compute_flows got unexpected options {sorted(unknown)}; "
+                        f"expected some of {sorted(opts)}")
+    opts |= options
+    share = opts["h200_delivered_share"]
+    flows, prep = _flows(tables, opts["release"], share, opts["draws"], opts["seed"])
     year_of = (prep.first + np.arange(flows.shape[-1])) // 4
     years = list(range(quarter_index(FIRST_QUARTER) // 4, int(year_of.max()) + 1))
     by_year = np.stack([flows[..., year_of == y].sum(axis=-1) for y in years], axis=-1)
-    return _summary(by_year, h200_delivered_share, "year", [str(y) for y in years])
+    return _summary(by_year, share, "year", [str(y) for y in years])
 
 
 def _summary(values: np.ndarray, share: float, key: str, labels: list[str]) -> pl.DataFrame:

@@ -43,10 +43,12 @@ def quarter_label(index: int) -> str:
     Parameters
     ----------
     index : int
+        The quarter number, e.g. from :func:`quarter_index`.
 
     Returns
     -------
     str
+        ``"2025Q4"`` and the like.
 
     Examples
     --------
@@ -62,10 +64,12 @@ def quarter_index(label: str) -> int:
     Parameters
     ----------
     label : str
+        ``"2025Q4"`` and the like.
 
     Returns
     -------
     int
+        ``year x 4 + quarter - 1``.
 
     Examples
     --------
