@@ -182,8 +182,9 @@ def _flows(tables: Mapping[str, pl.DataFrame] | None, release: str | None, share
     x = prep.units[None] * np.concatenate([np.ones((1, *prep.units.shape)), prep.per_unit])
     spread = np.eye(len(CHANNELS))[:, prep.channel, None] * prep.weights[None]  # (C, R, Q)
     n_r, q_all = prep.weights.shape
-    flows = (x.transpose(2, 0, 1).reshape(-1, n_r) @ spread.transpose(1, 0, 2).reshape(n_r, -1)
-             ).reshape(draws, len(MEASURES), len(CHANNELS), q_all)  # (N, m, C, Q)
+    by_quarter = spread.transpose(0, 2, 1).reshape(-1, n_r) @ x.transpose(1, 0, 2).reshape(n_r, -1)
+    flows = np.ascontiguousarray(  # (C*Q, m*N) -> (N, m, C, Q)
+        by_quarter.reshape(len(CHANNELS), q_all, len(MEASURES), draws).transpose(3, 2, 0, 1))
     extra = _scenario(tables, prep, share, draws, seed)  # (Q, N)
     if extra.any():
         h, f = prep.figures[H200]
@@ -236,18 +237,19 @@ def compute_flows(tables: Mapping[str, pl.DataFrame] | None = None, **options: A
 
 
 def _summary(values: np.ndarray, share: float, key: str, labels: list[str]) -> pl.DataFrame:
-    """Draws (draw, measure, channel, period) as the output frame, with a sampled total."""
+    """Draws (draw, measure, channel, period) as the output frame, with a sampled total;
+    rows by period, then channel in :data:`CHANNELS` order, then ``total``."""
     both = np.concatenate([values, values.sum(axis=2, keepdims=True)], axis=2)
-    pct = np.percentile(both, [5, 50, 95], axis=0)  # (3, measure, channel, period)
+    both = np.ascontiguousarray(np.moveaxis(both, 0, -1))  # draws last, for the partition
+    pct = np.percentile(both, [5, 50, 95], axis=-1)  # (3, measure, channel, period)
     names = [*CHANNELS, TOTAL]
     cols: dict[str, Any] = {
-        key: np.tile(np.array(labels), len(names)),
-        "channel": np.repeat(np.array(names), len(labels)),
+        key: np.repeat(np.array(labels), len(names)),
+        "channel": np.tile(np.array(names), len(labels)),
     }
     for m, measure in enumerate(MEASURES):
         for p, label in enumerate(("p5", "p50", "p95")):
-            cols[f"{measure}_{label}"] = pct[p, m].reshape(-1)
-    return pl.DataFrame(cols).with_columns(
-        pl.lit(H100E_BASES[BASIS][1]).alias("basis"),
-        pl.lit(float(share)).alias("h200_delivered_share"),
-    ).sort(key, pl.col("channel").replace_strict({c: i for i, c in enumerate(names)}))
+            cols[f"{measure}_{label}"] = pct[p, m].T.reshape(-1)
+    cols["basis"] = np.full(len(labels) * len(names), H100E_BASES[BASIS][1])
+    cols["h200_delivered_share"] = np.full(len(labels) * len(names), float(share))
+    return pl.DataFrame(cols)
