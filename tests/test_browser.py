@@ -146,7 +146,7 @@ def open_page(browser, page_path: Path) -> dict:
 
 def _pages(folder: Path) -> list[Path]:
     pages = sorted(folder.glob("*.html"))
-    assert [p.name for p in pages][-1] == "index.html" and len(pages) == 6
+    assert [p.name for p in pages][-1] == "index.html" and len(pages) == 7
     return pages
 
 

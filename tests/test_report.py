@@ -19,6 +19,7 @@ PAGES = (
     "03-export-controls.html",
     "04-lab-compute.html",
     "05-release-changes.html",
+    "06-china-compute.html",
 )
 NOTEBOOK_OK = """# %% [markdown]
 # # Fine
