@@ -53,16 +53,24 @@ class DataValidationError(ChipSupplyError):
         super().__init__("\n".join(lines))
 
 
-class HashMismatchError(ChipSupplyError):
-    """A released file's sha256 differs from the one in ``data/registry.txt``."""
+class IntegrityError(ChipSupplyError):
+    """A release's files and records do not agree: something released was altered."""
 
-    def __init__(self, path: Path | str, expected: str, actual: str) -> None:
-        self.path, self.expected, self.actual = Path(path), expected, actual
-        super().__init__(
-            f"{path}: sha256 mismatch: registry says {expected}, file has {actual}. "
-            "Released files never change: restore it (git checkout -- <file>) "
-            "or delete it so it is fetched again."
-        )
+
+class HashMismatchError(IntegrityError):
+    """A released file differs from what its release's manifest (or the registry) records.
+
+    ``expected`` is the recorded sha256, ``actual`` the file's (or the other record's);
+    ``by`` names the record that holds ``expected``.
+    """
+
+    def __init__(self, path: Path | str, expected: str, actual: str, *,
+                 by: str = "the registry", fix: str = "") -> None:
+        self.path, self.expected, self.actual, self.by = Path(path), expected, actual, by
+        fix = fix or ("Released files never change: restore it (git checkout -- <file>) "
+                      "or delete it so it is fetched again.")
+        super().__init__(f"{path}: sha256 mismatch: {by} says {expected}, file has {actual}. "
+                         + fix)
 
 
 class ReleaseNotFoundError(ChipSupplyError):

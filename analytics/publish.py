@@ -23,7 +23,14 @@ from analytics.consistency import check as cross_checks
 from analytics.datasets import as_of, diff
 from analytics.errors import ChipSupplyError, DataValidationError
 from analytics.hashes import sha256
-from analytics.registry import read_registry, release_order, releases
+from analytics.manifest import MANIFEST
+from analytics.registry import (
+    format_registry,
+    manifest_digests,
+    registry_notes,
+    release_order,
+    releases,
+)
 from analytics.release import Release
 from analytics.schemas import DATASETS, FOREIGN_KEYS, PRIMARY_KEYS, SCHEMAS, columns, descriptions
 from analytics.tables import read_folder, write_table
@@ -79,11 +86,9 @@ def cut_release(date: str, *, draft: Path | str | None = None, progress: bool = 
         renamed = True
         _fsync(final.parent)
         say(f"[6/6] registering the files in {registry.name} and {changelog.name}")
-        entries = read_registry()
-        entries.update(
-            {f"releases/{date}/{p.name}": sha256(p) for p in sorted(final.iterdir())}
-        )
-        _replace(registry, "".join(f"{k} {v}\n" for k, v in sorted(entries.items())).encode())
+        digests = manifest_digests()
+        digests[date] = sha256(final / MANIFEST)
+        _replace(registry, format_registry(digests, registry_notes()).encode())
         head = old_changelog or b"# Changelog\n\nEvery release, newest last, with what changed.\n"
         _replace(changelog, head + b"\n" + entry.encode())
     except BaseException:

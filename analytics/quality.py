@@ -22,8 +22,9 @@ import polars as pl
 
 from analytics import paths, schemas
 from analytics.consistency import check as cross_checks
-from analytics.errors import CannotValidateError, Finding, ReleaseNotFoundError
+from analytics.errors import CannotValidateError, Finding, IntegrityError, ReleaseNotFoundError
 from analytics.expectations import run_suite
+from analytics.integrity import refused, same_tables
 from analytics.registry import release_order, releases
 from analytics.release import Release
 from analytics.vocab import DATASETS
@@ -236,8 +237,14 @@ def validate_release(
     >>> validate_release("latest", suite=False).valid
     True
     """
-    rel = release if isinstance(release, Release) else _open(release)
+    label = release.id if isinstance(release, Release) else str(release)
+    try:
+        rel = release if isinstance(release, Release) else _open(release)
+        proof = same_tables(rel)
+    except IntegrityError as exc:
+        return Result(label, [refused(label, exc)])
     tables, findings = check(rel)
+    findings += proof
     previous = documented = None
     if suite:
         earlier = [r for r in releases() if release_order(r) < release_order(rel.id)]

@@ -7,7 +7,7 @@ import hashlib
 
 import polars as pl
 import pytest
-from conftest import EARLY, LATE, MONTH, UNDATED, frame, write_folder
+from conftest import EARLY, LATE, MONTH, UNDATED, frame, recorded, write_folder
 
 from analytics.datasets import as_of, diff, load, releases, scan
 from analytics.errors import (
@@ -16,7 +16,7 @@ from analytics.errors import (
     HashMismatchError,
     ReleaseNotFoundError,
 )
-from analytics.registry import latest_release, read_registry
+from analytics.registry import latest_release
 from analytics.tables import read_folder, read_table, write_table
 
 
@@ -255,7 +255,7 @@ def test_scan_is_lazy_and_hash_checked(released_root):
 
 def test_hash_mismatch_names_file_and_both_hashes(released_root):
     path = released_root / "releases" / "2026-11-29" / "approvals.parquet"
-    expected = read_registry()["releases/2026-11-29/approvals.parquet"]
+    expected = recorded(released_root, "2026-11-29", "approvals.parquet")
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
@@ -269,10 +269,8 @@ def test_hash_mismatch_names_file_and_both_hashes(released_root):
 
 
 def test_unregistered_local_file_is_refused(released_root):
-    registry = released_root / "registry.txt"
-    registry.write_text("".join(
-        line + "\n" for line in registry.read_text().splitlines() if "2026-11-29/chips." not in line
-    ))
+    folder = released_root / "releases" / "2026-11-29"
+    (folder / "gpus.parquet").write_bytes((folder / "chips.parquet").read_bytes())
     with pytest.raises(ChipSupplyError, match="not listed in"):
         load("chips", release="2026-11-29")
 

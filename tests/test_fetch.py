@@ -13,9 +13,11 @@ import pytest
 from analytics import datasets
 from analytics.errors import HashMismatchError, ReleaseNotFoundError
 from analytics.hashes import sha256
-from analytics.registry import read_registry
+from conftest import recorded
 
-REL = "releases/2026-11-29/approvals.parquet"
+NAME = "approvals.parquet"
+REL = f"releases/2026-11-29/{NAME}"
+MANIFEST = "/releases/2026-11-29/datapackage.json"
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
@@ -71,11 +73,11 @@ def test_fetches_into_an_empty_cache_and_verifies(remote, tmp_path, tiny_tables)
     df = datasets.load("approvals", release="2026-11-29")
     assert df.equals(tiny_tables["approvals"].sort("event_id"))
     assert cache_file(tmp_path).read_bytes() == (remote.root / REL).read_bytes()
-    assert sha256(cache_file(tmp_path)) == read_registry()[REL]
-    assert remote.requests == ["/" + REL]
+    assert sha256(cache_file(tmp_path)) == recorded(remote.root, "2026-11-29", NAME)
+    assert remote.requests == [MANIFEST, "/" + REL]
     datasets.load("approvals", release="2026-11-29")
     datasets.scan("approvals", release="latest").collect()
-    assert remote.requests == ["/" + REL]  # served from the verified cache
+    assert remote.requests == [MANIFEST, "/" + REL]  # served from the verified cache
 
 
 def test_tampered_served_file_is_refused(remote, tmp_path):
@@ -85,7 +87,7 @@ def test_tampered_served_file_is_refused(remote, tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(HashMismatchError) as err:
         datasets.load("approvals", release="2026-11-29")
-    assert err.value.expected == read_registry()[REL]
+    assert err.value.expected == recorded(remote.root, "2026-11-29", NAME)
     assert err.value.actual == sha256(path)
     assert REL in str(err.value.path)
     assert not cache_file(tmp_path).exists()
@@ -97,7 +99,7 @@ def test_download_cut_off_leaves_nothing_to_trust(remote, tmp_path, tiny_tables)
         datasets.load("approvals", release="2026-11-29")
     folder = cache_file(tmp_path).parent
     assert not cache_file(tmp_path).exists()
-    assert not folder.exists() or list(folder.iterdir()) == []
+    assert [p.name for p in folder.iterdir()] == ["datapackage.json"]  # verified
     remote.cut_off = False
     assert datasets.load("approvals", release="2026-11-29").equals(
         tiny_tables["approvals"].sort("event_id")
@@ -111,7 +113,7 @@ def test_tampered_cache_file_is_downloaded_again_with_a_warning(remote, tmp_path
     with pytest.warns(UserWarning, match="altered; downloading it again"):
         df = datasets.load("chips", release="2026-11-29")
     assert df["chip_id"].to_list() == ["vendor_a_x1", "vendor_a_x1c"]
-    assert sha256(cached) == read_registry()["releases/2026-11-29/chips.parquet"]
+    assert sha256(cached) == recorded(remote.root, "2026-11-29", "chips.parquet")
     assert remote.requests.count("/releases/2026-11-29/chips.parquet") == 2
 
 
@@ -122,7 +124,7 @@ def test_unreachable_server_names_the_url(server, monkeypatch):
     monkeypatch.setenv("CHIP_SUPPLY_DATA_URL", f"http://127.0.0.1:{port}/")
     with pytest.raises(ReleaseNotFoundError) as err:
         datasets.load("approvals", release="2026-11-29")
-    assert f"http://127.0.0.1:{port}/{REL}" in str(err.value)
+    assert f"http://127.0.0.1:{port}/{MANIFEST[1:]}" in str(err.value)
 
 
 def test_missing_on_server_is_release_not_found(remote):

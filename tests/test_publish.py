@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import polars as pl
@@ -13,9 +14,10 @@ from analytics import datasets, paths
 from analytics.errors import ChipSupplyError, DataValidationError
 from analytics.hashes import sha256
 from analytics.publish import cut_release
-from analytics.registry import read_registry
+from analytics.manifest import Manifest
+from analytics.registry import manifest_digests, read_registry
 from analytics.schemas import DATASETS, columns
-from analytics.tables import read_folder, read_table
+from analytics.tables import csv_bytes, read_folder, read_table
 
 FILES = sorted(
     [*(f"{n}.csv" for n in DATASETS), *(f"{n}.parquet" for n in DATASETS), "datapackage.json"]
@@ -27,14 +29,20 @@ def snapshot(root):
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
-def test_cut_writes_every_file_and_registers_it(released_root):
+def test_cut_writes_every_file_and_registers_its_manifest(released_root):
     folder = released_root / "releases" / "2026-01-30"
     assert sorted(p.name for p in folder.iterdir()) == FILES
-    registry = (released_root / "registry.txt").read_text().splitlines()
-    assert registry == sorted(registry) and len(registry) == 2 * len(FILES)
-    for line in registry:
-        rel, digest = line.split(" ")
-        assert digest == sha256(released_root / rel) and digest.startswith("sha256:")
+    assert read_registry() == {
+        f"releases/{r}/datapackage.json": sha256(released_root / "releases" / r / "datapackage.json")
+        for r in ("2026-01-30", "2026-11-29")
+    }
+    for release in ("2026-01-30", "2026-11-29"):
+        manifest = Manifest.parse((released_root / "releases" / release / "datapackage.json")
+                                  .read_bytes(), release)
+        assert sorted(manifest.files) == [f for f in FILES if f != "datapackage.json"]
+        for name, entry in manifest.files.items():
+            path = released_root / "releases" / release / name
+            assert (entry.sha256, entry.bytes) == (sha256(path), path.stat().st_size)
     assert not [p for p in (released_root / "releases").iterdir() if p.name.startswith(".")]
 
 
@@ -201,13 +209,39 @@ def test_progress_goes_to_stderr(data_root, capsys):
     assert "[3/6] cross-dataset checks" in err
 
 
-def test_repository_registry_matches_the_released_files():
+#: The manifests of the first releases, as cut: their bytes, and so every file's, never change.
+FIRST_MANIFESTS = {
+    "2026-01-30": "sha256:21494d02a269ab883f8a7fa5bb1e4777522f2e38ee90387e5713109802629b41",
+    "2026-11-29": "sha256:53f8b0b2039b4082102fde7b77fcddc540776c9e39651a6cf6f339f7a6ac534e",
+}
+
+
+def test_repository_registry_matches_every_released_byte():
     """A released file that changes by one byte must fail the suite."""
-    registry = paths.REPO_ROOT / "data" / "registry.txt"
-    assert registry.is_file(), "data/registry.txt is missing"
-    entries = read_registry(registry)
-    assert entries, "data/registry.txt lists no file"
-    for rel, digest in entries.items():
-        path = registry.parent / rel
-        assert path.is_file(), f"{rel} is registered but missing"
-        assert sha256(path) == digest, f"{rel}: registry says {digest}, file has {sha256(path)}"
+    data = paths.REPO_ROOT / "data"
+    digests = manifest_digests(data / "registry.txt")
+    assert digests, "data/registry.txt lists no release"
+    for release, digest in FIRST_MANIFESTS.items():
+        assert digests.get(release) == digest, f"the manifest of {release} changed"
+    on_disk = {p.name for p in (data / "releases").iterdir()}
+    assert on_disk == set(digests), "a release folder is not registered, or the reverse"
+    for release, digest in digests.items():
+        folder = data / "releases" / release
+        assert sha256(folder / "datapackage.json") == digest, f"{release}: manifest changed"
+        manifest = Manifest.parse((folder / "datapackage.json").read_bytes(), release)
+        assert {p.name for p in folder.iterdir()} == {*manifest.files, "datapackage.json"}
+        for name, entry in manifest.files.items():
+            raw = (folder / name).read_bytes()
+            assert len(raw) == entry.bytes, f"{release}/{name}: size changed"
+            assert "sha256:" + hashlib.sha256(raw).hexdigest() == entry.sha256, (
+                f"{release}/{name}: manifest says {entry.sha256}, file has {sha256(folder / name)}"
+            )
+
+
+def test_csv_and_parquet_of_every_repository_release_are_the_same_table():
+    data = paths.REPO_ROOT / "data"
+    for release in manifest_digests(data / "registry.txt"):
+        folder = data / "releases" / release
+        for csv in sorted(folder.glob("*.csv")):
+            parquet = pl.read_parquet(csv.with_suffix(".parquet"))
+            assert csv_bytes(parquet) == csv.read_bytes(), f"{release}/{csv.stem}"
