@@ -113,7 +113,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_release(args: argparse.Namespace) -> int:
     from analytics.publish import cut_release
 
-    print(cut_release(args.date, draft=args.draft, progress=True))
+    print(cut_release(args.date, draft=args.draft, progress=True, revision=args.revision,
+                      reason=args.reason))
     return 0
 
 
@@ -248,13 +249,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = _sub(subs, "release", cmd_release, "cut a new release from the draft",
              "Cut release DATE from the draft: validate it, keep what was public on DATE, "
              "write CSV, Parquet and datapackage.json into data/releases/DATE/, register the "
-             "hashes in data/registry.txt and append the diff to data/CHANGELOG.md. Exit 1 "
-             "with every finding when the draft is invalid; exit 2 when DATE is released "
-             "already. Nothing is left behind on failure.",
+             "manifest's hash in data/registry.txt and append the diff to data/CHANGELOG.md. "
+             "With --revision, cut the next revision of the release dated DATE (DATE.2, "
+             "DATE.3 ...) from the draft as of DATE; the earlier revision stays loadable by "
+             "its full id. Exit 1 with every finding when the draft is invalid; exit 2 when "
+             "DATE cannot be a knowledge date (malformed, in the future, before every "
+             "source), is released already or older than the latest release. One cut runs "
+             "at a time; nothing is left behind on failure, and a cut that was killed is "
+             "finished or undone by the next one.",
              "  chip-supply release 2026-11-29\n"
-             "  chip-supply release 2026-12-31 --draft path/to/draft\n")
+             "  chip-supply release 2026-12-01 --draft path/to/draft\n"
+             "  chip-supply release 2026-01-30 --revision --reason \"dates as known that day\"\n")
     p.add_argument("date", metavar="DATE", help="release date YYYY-MM-DD")
     p.add_argument("--draft", metavar="PATH", help="draft folder (default: data/draft)")
+    p.add_argument("--revision", action="store_true",
+                   help="cut the next revision of the release dated DATE")
+    p.add_argument("--reason", metavar="TEXT", help="what the revision corrects and why")
 
     p = _sub(subs, "diff", cmd_diff, "compare a dataset between two releases",
              "Rows added, removed and changed (by primary key) between two releases of a "

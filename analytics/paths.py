@@ -107,9 +107,11 @@ def open_regular(path: Path | str, root: Path | str | None = None) -> BinaryIO:
     >>> with open_regular(d / "a.csv", d) as fh:
     ...     fh.read()
     b'x'
-    >>> open_regular(d / "link.csv", d)
-    Traceback (most recent call last):
-    analytics.paths.UnsafePathError: ...link.csv is a symbolic link; the data tree holds only regular files
+    >>> try:
+    ...     open_regular(d / "link.csv", d)
+    ... except UnsafePathError as exc:
+    ...     print(str(exc).split("; ")[0].endswith("link.csv is a symbolic link"))
+    True
     """
     path = Path(path)
     what = _kind(path)

@@ -25,7 +25,7 @@ from analytics.consistency import check as cross_checks
 from analytics.errors import CannotValidateError, Finding, IntegrityError, ReleaseNotFoundError
 from analytics.expectations import run_suite
 from analytics.integrity import refused, same_tables
-from analytics.registry import release_order, releases
+from analytics.registry import exact, release_order, releases
 from analytics.release import Release
 from analytics.vocab import DATASETS
 
@@ -247,9 +247,10 @@ def validate_release(
     findings += proof
     previous = documented = None
     if suite:
-        earlier = [r for r in releases() if release_order(r) < release_order(rel.id)]
-        previous = _open_or_none(earlier[-1]) if earlier else None
-        documented = (_changelog_section(rel.id) or "") if previous else None
+        section = _changelog_section(rel.id)
+        base = _compared_with(rel, section)
+        previous = _open_or_none(exact(base)) if base else None
+        documented = (section or "") if previous else None
     return _finish(tables, findings, rel.date, rel.id, suite=suite, documented=documented,
                    previous=previous.tables() if previous else None, data_docs=data_docs)
 
@@ -374,9 +375,24 @@ def _changelog_section(release: str) -> str | None:
     if not path.is_file():
         return None
     text = path.read_text(encoding="utf-8", errors="replace")
-    match = re.search(rf"^##\s+{re.escape(release)}\b.*?(?=^##\s|\Z)", text, flags=re.M | re.S)
+    match = re.search(rf"^##\s+{re.escape(release)}(?=[ \t]|$).*?(?=^##\s|\Z)", text,
+                      flags=re.M | re.S)
     return match.group(0) if match else None
 
+
+def _compared_with(rel: Release, section: str | None) -> str | None:
+    """The release ``rel`` was compared with when it was cut (its drift baseline).
+
+    Its manifest says so; for a release cut before manifests did, its changelog entry
+    (``Compared with <id>.``); failing both, the release before it in order.
+    """
+    if rel.manifest is not None and rel.manifest.compared_with:
+        return rel.manifest.compared_with
+    match = re.search(r"^Compared with (\S+?)\.$", section or "", flags=re.M)
+    if match:
+        return match.group(1)
+    earlier = [r for r in releases() if release_order(r) < release_order(rel.id)]
+    return earlier[-1] if earlier and section is None else None
 
 
 # --------------------------------------------------------------------------- pages

@@ -256,3 +256,15 @@ def resolve(release: str) -> str:
         same_day = [r for r in releases() if release_order(r)[0] == release]
         return same_day[-1] if same_day else release
     return release
+
+
+def exact(release: str) -> str:
+    """The name that opens exactly ``release``, never a later revision of its date.
+
+    Examples
+    --------
+    >>> exact("2026-01-30"), exact("2026-01-30.2")
+    ('2026-01-30.1', '2026-01-30.2')
+    """
+    match = RELEASE_ID.match(release)
+    return f"{release}.1" if match and match.group(2) is None else release

@@ -9,11 +9,11 @@ import threading
 import warnings
 
 import pytest
+from conftest import recorded
 
 from analytics import datasets
 from analytics.errors import HashMismatchError, ReleaseNotFoundError
 from analytics.hashes import sha256
-from conftest import recorded
 
 NAME = "approvals.parquet"
 REL = f"releases/2026-11-29/{NAME}"

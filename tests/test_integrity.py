@@ -52,7 +52,7 @@ def tamper(root) -> tuple[str, str]:
 
 
 def rewrite_manifest(root, new: str) -> None:
-    """Record the tampered file's hash and size in the manifest, and the manifest's in the registry."""
+    """Record the tampered file's hash and size in the release's manifest."""
     folder = root / "releases" / RELEASE
     doc = json.loads((folder / "datapackage.json").read_text())
     for res in doc["resources"]:

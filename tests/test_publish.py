@@ -9,13 +9,13 @@ import polars as pl
 import pytest
 from conftest import EARLY, write_folder
 
-import analytics.publish as publish
+import analytics.journal as journal
 from analytics import datasets, paths
 from analytics.errors import ChipSupplyError, DataValidationError
 from analytics.hashes import sha256
-from analytics.publish import cut_release
 from analytics.manifest import Manifest
-from analytics.registry import manifest_digests, read_registry
+from analytics.publish import cut_release
+from analytics.registry import manifest_digests, read_registry, resolve
 from analytics.schemas import DATASETS, columns
 from analytics.tables import csv_bytes, read_folder, read_table
 
@@ -32,10 +32,8 @@ def snapshot(root):
 def test_cut_writes_every_file_and_registers_its_manifest(released_root):
     folder = released_root / "releases" / "2026-01-30"
     assert sorted(p.name for p in folder.iterdir()) == FILES
-    assert read_registry() == {
-        f"releases/{r}/datapackage.json": sha256(released_root / "releases" / r / "datapackage.json")
-        for r in ("2026-01-30", "2026-11-29")
-    }
+    manifests = {f"releases/{r}/datapackage.json" for r in ("2026-01-30", "2026-11-29")}
+    assert read_registry() == {m: sha256(released_root / m) for m in manifests}
     for release in ("2026-01-30", "2026-11-29"):
         manifest = Manifest.parse((released_root / "releases" / release / "datapackage.json")
                                   .read_bytes(), release)
@@ -152,25 +150,25 @@ def test_invalid_draft_lists_every_finding_and_leaves_nothing(released_root, no_
     (draft / "shipments.csv").write_text(shipments.replace("2000", "2k"))
     before = snapshot(released_root)
     with pytest.raises(DataValidationError) as err:
-        cut_release("2026-12-31", progress=False)
+        cut_release("2026-12-01", progress=False)
     found = {(f.dataset, f.key, f.column) for f in err.value.findings}
     assert found == {("approvals", "APR-002", "action"), ("shipments", "SHP-001", "units")}
     assert snapshot(released_root) == before
-    assert not (released_root / "releases" / "2026-12-31").exists()
+    assert not (released_root / "releases" / "2026-12-01").exists()
 
 
 def test_failure_after_writing_rolls_everything_back(released_root, no_consistency, monkeypatch):
     before = snapshot(released_root)
-    real = publish._replace
+    real = journal.replace_file
 
     def fail_on_changelog(path, content):
         if path.name == "CHANGELOG.md":
             raise OSError("disk full")
         real(path, content)
 
-    monkeypatch.setattr(publish, "_replace", fail_on_changelog)
+    monkeypatch.setattr(journal, "replace_file", fail_on_changelog)
     with pytest.raises(OSError, match="disk full"):
-        cut_release("2026-12-31", progress=False)
+        cut_release("2026-12-01", progress=False)
     assert snapshot(released_root) == before
     assert sorted(p.name for p in (released_root / "releases").iterdir()) == [
         "2026-01-30", "2026-11-29"
@@ -245,3 +243,70 @@ def test_csv_and_parquet_of_every_repository_release_are_the_same_table():
         for csv in sorted(folder.glob("*.csv")):
             parquet = pl.read_parquet(csv.with_suffix(".parquet"))
             assert csv_bytes(parquet) == csv.read_bytes(), f"{release}/{csv.stem}"
+
+
+# --------------------------------------------------------------------------- revisions
+def _revise_summary(root, text="Approved at least 400,000 (corrected)"):
+    path = root / "draft" / "approvals.csv"
+    path.write_text(path.read_text().replace("Approved at least 400,000", text))
+
+
+def test_revision_is_a_new_release_of_the_same_date(released_root, no_consistency):
+    old = datasets.load("approvals", release="2026-01-30")
+    _revise_summary(released_root)
+    folder = cut_release("2026-01-30", revision=True, reason="summary as the source words it",
+                         progress=False)
+    assert folder.name == "2026-01-30.2"
+    assert datasets.releases() == ["2026-01-30", "2026-01-30.2", "2026-11-29"]
+    assert datasets.latest_release() == "2026-11-29"
+    new = datasets.load("approvals", release="2026-01-30")  # a date: its newest revision
+    assert new["summary"][0].endswith("(corrected)")
+    assert datasets.load("approvals", release="2026-01-30.2").equals(new)
+    assert datasets.load("approvals", release="2026-01-30.1").equals(old)  # full id of the first
+    manifest = json.loads((folder / "datapackage.json").read_text())
+    assert manifest["version"] == "2026-01-30.2"
+    assert manifest["revision"] == {"of": "2026-01-30", "reason": "summary as the source words it"}
+    registry = (released_root / "registry.txt").read_text().splitlines()
+    i = registry.index("# 2026-01-30.2 revises 2026-01-30: summary as the source words it")
+    assert registry[i + 1].startswith("releases/2026-01-30.2/datapackage.json sha256:")
+    entry = (released_root / "CHANGELOG.md").read_text().split("## 2026-01-30.2")[1]
+    assert entry.startswith(" (revision of 2026-01-30)\n")
+    assert "Why: summary as the source words it" in entry
+    assert "Compared with 2026-01-30." in entry and "  - changed APR-001: summary" in entry
+    _revise_summary(released_root, "Approved at least 400,000 (corrected twice)")
+    cut_release("2026-01-30", revision=True, reason="again", progress=False)
+    assert resolve("2026-01-30") == "2026-01-30.3"
+    text = (released_root / "CHANGELOG.md").read_text()
+    assert "## 2026-01-30.3 (revision of 2026-01-30.2)" in text
+
+
+def test_every_release_validates_after_a_revision(released_root, no_consistency, capsys):
+    from analytics.cli import main
+
+    _revise_summary(released_root)
+    cut_release("2026-01-30", revision=True, reason="summary", progress=False)
+    assert main(["validate", "--release", "all", "--format", "json"]) == 0, capsys.readouterr()
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(("date", "options", "message"), [
+    ("2026-01-30", {"revision": True}, "a revision needs --reason"),
+    ("2026-01-29", {"revision": True, "reason": "x"}, "no release dated 2026-01-29 to revise"),
+    ("2026-01-30", {"revision": True, "reason": "x"}, "nothing to revise"),
+    ("2026-11-29", {}, "release 2026-11-29 exists"),
+    ("2026-06-01", {}, "older than the latest release 2026-11-29"),
+    ("2099-01-01", {}, "is in the future"),
+    ("2026-01-30.2", {}, "use --revision"),
+])
+def test_refused_cuts_change_nothing(released_root, no_consistency, date, options, message):
+    before = snapshot(released_root)
+    with pytest.raises(ChipSupplyError, match=message):
+        cut_release(date, progress=False, **options)
+    assert snapshot(released_root) == before
+
+
+def test_a_date_before_every_source_is_refused(data_root):
+    with pytest.raises(ChipSupplyError, match="no source of the draft was public on 2025-12-01 "
+                       r"\(the earliest is dated 2026-01-01\)"):
+        cut_release("2025-12-01", progress=False)
+    assert not (data_root / "releases").exists()
