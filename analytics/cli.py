@@ -3,23 +3,27 @@
 All argument handling lives here; the library modules take plain values. Only the
 standard library and the vocabularies are imported at the top; each subcommand imports
 what it needs when it runs, so ``chip-supply --help`` answers without loading polars.
-Exit codes: 0 success, 1 the data is invalid, 2 the command could not run.
+Exit codes: 0 success, 1 the data is invalid, 2 the command could not run, 130
+interrupted (Ctrl-C). No Python traceback reaches the user: every error is one line.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
+from analytics import paths
 from analytics.errors import (
     CannotValidateError,
     ChipSupplyError,
     DataValidationError,
     ReleaseNotFoundError,
+    printable,
 )
-from analytics.registry import releases
+from analytics.registry import RELEASE_ID, releases
 from analytics.vocab import DATASETS as DATASET_NAMES
 
 
@@ -141,6 +145,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     docs = Path(args.data_docs) if args.data_docs else None
     try:
+        if docs is not None:
+            writable_folder(docs, "--data-docs")
         jobs = _validation_jobs(args)
         results = []
         for kind, what in jobs:
@@ -154,7 +160,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if docs is not None and len(jobs) > 1:
             quality.data_docs_index(docs, results)
     except (ChipSupplyError, OSError) as exc:
-        print(f"error: cannot validate: {exc}", file=sys.stderr)
+        print(printable(f"error: cannot validate: {_one_line(exc)}"), file=sys.stderr)
         return 2
     _print_results(results, fmt=args.format, docs=docs)
     invalid = any(not r.valid for r in results)
@@ -169,6 +175,11 @@ def _validation_jobs(args: argparse.Namespace) -> list[tuple[str, str]]:
         return [("folder", str(args.path))]
     if args.draft:
         return [("draft", "draft")]
+    if args.release not in (None, "all", "latest") and not RELEASE_ID.match(
+            args.release.removesuffix(".1")):
+        raise CannotValidateError(
+            f"--release {args.release[:80]!r} is not a release id (YYYY-MM-DD, or YYYY-MM-DD.N "
+            "for a revision), 'latest' or 'all'; to validate a folder, give it as PATH")
     if args.release == "all":
         jobs = [("release", r) for r in releases()]
         if not jobs:
@@ -197,11 +208,43 @@ def _print_results(results: list, *, fmt: str, docs: Path | None) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """``chip-supply report``: render and print the index; a failure exits 2."""
+    from analytics.release import Release
     from analytics.report import render
 
+    if args.out:
+        writable_folder(Path(args.out), "--out")
+    Release.open(args.release or "latest")  # a missing or altered release stops here
     out = render(args.release or "latest", out=args.out, jobs=args.jobs)
     print(out / "index.html")
     return 0
+
+
+def writable_folder(path: Path, option: str) -> None:
+    """Refuse an output folder that is a file or that cannot be created or written."""
+    if path.exists() and not path.is_dir():
+        raise ChipSupplyError(f"{option} {path} is a file, not a folder")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ChipSupplyError(f"{option} {path}: {existing} cannot be written to")
+
+
+def _count(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is less than {minimum}")
+        return value
+    parse.__name__ = "count"
+    return parse
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split("\n")) or type(exc).__name__
 
 
 # --------------------------------------------------------------------------- parser
@@ -243,7 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--release", default="latest",
                    help="release date, 'latest' (default) or 'draft'")
     p.add_argument("--columns", nargs="+", metavar="COLUMN", help="only these columns")
-    p.add_argument("--limit", type=int, metavar="N", help="only the first N rows (by key)")
+    p.add_argument("--limit", type=_count(0), metavar="N",
+                   help="only the first N rows (by key); N >= 0")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
     p = _sub(subs, "release", cmd_release, "cut a new release from the draft",
@@ -297,15 +341,20 @@ def build_parser() -> argparse.ArgumentParser:
              "  chip-supply report --release 2026-01-30 --out reports/2026-01-30 --jobs 1\n")
     p.add_argument("--release", default="latest", metavar="R", help="release date or 'latest'")
     p.add_argument("--out", metavar="DIR", help="output folder (default: reports/<release>/)")
-    p.add_argument("--jobs", type=int, default=2, metavar="N",
-                   help="notebooks executed in parallel (default: 2)")
+    p.add_argument("--jobs", type=_count(1), default=2, metavar="N",
+                   help="notebooks executed in parallel, at least 1 (default: 2)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``chip-supply`` with ``argv``; return the exit code (0 ok, 1 invalid data, 2 error)."""
+    """Run ``chip-supply`` with ``argv``; return the exit code.
+
+    0 success, 1 invalid data, 2 the command could not run, 130 interrupted; every error
+    is one line on stderr, never a traceback.
+    """
     args = build_parser().parse_args(argv)
     try:
+        _check_environment()
         return args.func(args)
     except DataValidationError as exc:
         errors = [f for f in exc.findings if f.severity == "error"]
@@ -316,9 +365,29 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `chip-supply show approvals | head`
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing was written", file=sys.stderr)
+        return 130
     except (ChipSupplyError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(printable(f"error: {_one_line(exc)}")[:2000], file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 - the user gets one line, never a traceback
+        print(printable(f"error: unexpected {type(exc).__name__}: {_one_line(exc)}")[:2000],
+              file=sys.stderr)
+        return 2
+
+
+def _check_environment() -> None:
+    """Refuse a data root or mirror URL set to something that cannot be used."""
+    override = os.environ.get(paths.DATA_DIR_ENV)
+    if override and not paths.data_dir().is_dir():
+        raise ChipSupplyError(f"{paths.DATA_DIR_ENV} points at {override[:200]}, which is not "
+                              "a folder; set it to a data tree (draft/, releases/, registry.txt)")
+    url = paths.data_url()
+    if url is not None:
+        from analytics.fetch import check_url
+
+        check_url(url)
 
 
 if __name__ == "__main__":

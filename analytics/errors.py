@@ -2,11 +2,40 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 SEVERITIES = ("error", "warning")
+
+
+def printable(text: str) -> str:
+    """Text safe to print on a terminal or in a log line: invisible characters escaped.
+
+    Control characters (a terminal escape sequence, NUL, a line break), format characters
+    (bidirectional overrides, zero-width characters, a byte-order mark), surrogates and
+    line separators become ``\\x1b``, ``\\u202e`` ...; everything else is kept.
+
+    Examples
+    --------
+    >>> print(printable("ok \\x1b[2J\\u202eevil 中文"))
+    ok \\x1b[2J\\u202eevil 中文
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch == " " or unicodedata.category(ch) not in _HIDDEN else _escape(ch) for ch in text
+    )
+
+
+_HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else (
+        f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
 
 
 @dataclass(frozen=True, order=True)
@@ -32,7 +61,8 @@ class Finding:
         where = f"{self.dataset}[{self.key}].{self.column}" if self.column else (
             f"{self.dataset}[{self.key}]"
         )
-        return f"{self.severity}: {where}: {self.check}: {self.message} (value: {self.value!s})"
+        return printable(
+            f"{self.severity}: {where}: {self.check}: {self.message} (value: {self.value!s})")
 
 
 class ChipSupplyError(Exception):

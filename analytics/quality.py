@@ -21,8 +21,15 @@ from typing import Any
 import polars as pl
 
 from analytics import paths, schemas
+from analytics.advice import advise
 from analytics.consistency import check as cross_checks
-from analytics.errors import CannotValidateError, Finding, IntegrityError, ReleaseNotFoundError
+from analytics.errors import (
+    CannotValidateError,
+    Finding,
+    IntegrityError,
+    ReleaseNotFoundError,
+    printable,
+)
 from analytics.expectations import run_suite
 from analytics.integrity import refused, same_tables
 from analytics.registry import exact, release_order, releases
@@ -88,14 +95,15 @@ class Result:
         for f in self.findings:
             by_dataset.setdefault(f.dataset or "(release)", []).append(f)
         for dataset in sorted(by_dataset):
-            lines.append(dataset)
+            lines.append(printable(dataset))
             for f in by_dataset[dataset]:
                 where = f.key or "-"
                 if f.column:
                     where += f".{f.column}"
                 value = f" (value: {f.value})" if f.value else ""
-                lines.append(f"  {f.severity:<7} {where}: {f.check}: {f.message}{value}")
-        lines.append(self.summary())
+                lines.append(printable(f"  {f.severity:<7} {where}: {f.check}: {f.message}"
+                                       f"{value}"))
+        lines.append(printable(self.summary()))
         return "\n".join(lines)
 
 
@@ -104,8 +112,8 @@ def check(rel: Release) -> tuple[Tables, list[Finding]]:
     """Contracts and cross-dataset checks of one release or folder: its single validation.
 
     A release's verified tables are checked against their contracts here; a folder's CSV
-    files were checked while they were read. A table with a contract error is left out
-    of the cross-dataset checks.
+    files were checked while they were read. A table with a contract error still goes
+    through the cross-dataset checks, so one error never hides the table's others.
 
     Parameters
     ----------
@@ -115,7 +123,7 @@ def check(rel: Release) -> tuple[Tables, list[Finding]]:
     Returns
     -------
     tuple
-        The tables without contract errors, and every finding.
+        The tables (with their contract errors) and every finding.
 
     Examples
     --------
@@ -131,9 +139,8 @@ def check(rel: Release) -> tuple[Tables, list[Finding]]:
         tables, findings = {}, []
         for name, frame in rel.tables().items():
             valid, found = schemas.validate(name, frame)
-            findings += found
-            if valid is not None:
-                tables[name] = valid
+            findings += [advise(f, frame) for f in found]
+            tables[name] = valid if valid is not None else frame
     return tables, findings + cross_checks(tables, release_date=rel.date)
 
 

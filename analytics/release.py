@@ -338,7 +338,10 @@ class Release:
         return pl.scan_parquet(self.path(name))
 
     def read(self) -> tuple[dict[str, pl.DataFrame], list[Finding]]:
-        """A folder's tables without errors, and every finding; read once.
+        """A folder's tables and every finding; read once.
+
+        A table with errors is included as far as it could be read, so that the checks
+        that follow still see its other rows; :meth:`tables` refuses it.
 
         Returns
         -------
@@ -358,7 +361,7 @@ class Release:
             else:
                 from analytics.tables import read_folder  # reading CSV needs the contracts
 
-                self._read = read_folder(self.folder)
+                self._read = read_folder(self.folder, partial=True)
         return self._read
 
     def _folder_table(self, name: str) -> pl.DataFrame:
