@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from analytics.errors import IntegrityError
+from analytics.errors import HashMismatchError, IntegrityError
 
 MANIFEST = "datapackage.json"
 #: The largest manifest a release may have (a download stops beyond it).
@@ -111,6 +112,53 @@ class Manifest:
         rev = doc.get("revision") if isinstance(doc.get("revision"), dict) else {}
         return cls(release, files, tuple(names), _text(rev.get("of")), _text(rev.get("reason")),
                    _text(doc.get("compared_with")))
+
+
+    @classmethod
+    def from_registry(cls, release: str, entries: dict[str, str]) -> Manifest | None:
+        """A release the registry lists file by file with no manifest (its older format).
+
+        Sizes are unknown (``-1``); ``None`` when the registry lists nothing of it.
+
+        Examples
+        --------
+        >>> m = Manifest.from_registry("2026-01-30", {"releases/2026-01-30/chips.parquet": "x"})
+        >>> m.datasets, m.files["chips.parquet"].bytes
+        (('chips',), -1)
+        """
+        prefix = f"releases/{release}/"
+        files = {key[len(prefix):]: Entry(key[len(prefix):], digest, -1)
+                 for key, digest in entries.items() if key.startswith(prefix)}
+        if not files or MANIFEST in files:
+            return None
+        names = tuple(n.rsplit(".", 1)[0] for n in sorted(files) if n.endswith(".parquet"))
+        return cls(release, files, names)
+
+    def agree_with(self, entries: dict[str, str], *, where: Path, registry: Path,
+                   folder: Path) -> None:
+        """The registry's per-file lines (its older format) must say what this manifest says.
+
+        Raises
+        ------
+        IntegrityError
+            The registry lists a file the manifest does not.
+        HashMismatchError
+            The registry and the manifest record different hashes for a file.
+        """
+        prefix = f"releases/{self.release}/"
+        for key, digest in entries.items():
+            if not key.startswith(prefix) or key.endswith("/" + MANIFEST):
+                continue
+            name = key[len(prefix):]
+            entry = self.files.get(name)
+            if entry is None:
+                raise IntegrityError(f"{registry} lists {key}, which the manifest {where} does "
+                                     "not: a release serves only the files its manifest lists")
+            if entry.sha256 != digest:
+                raise HashMismatchError(
+                    folder / name, entry.sha256, digest, by=f"the manifest {where}",
+                    fix=f"and {registry} says {digest}: the two records of this file disagree, "
+                        "so neither is trusted. Restore both from version control.")
 
 
 def _entry(part: Any, where: str) -> Entry:

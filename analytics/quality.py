@@ -331,9 +331,9 @@ def _previous_tables(
 def _summary_page(docs: Path, result: Result) -> None:
     """Write ``index.html``: every finding and a link to each expectation's page.
 
-    great_expectations' own index draws its tables with scripts from CDNs, so offline it
-    shows nothing; it is kept as ``gx-index.html`` and this page, which needs no script
-    or network, becomes the entry point.
+    great_expectations' own index draws its tables with scripts, which the published
+    pages do not carry (:func:`analytics.expectations.offline`); it is kept as
+    ``gx-index.html`` and this page, which needs no script or network, is the entry point.
     """
     gx_index = docs / "index.html"
     if gx_index.is_file():
@@ -370,7 +370,8 @@ def _summary_page(docs: Path, result: Result) -> None:
         + "<h2>Data-quality expectations</h2><p>One page per expectation suite, rendered "
         "by great_expectations:</p>"
         f"<ul>{links}</ul><p><a href=\"gx-index.html\">great_expectations index</a> "
-        "(its tables need a network connection).</p></body></html>\n"
+        "(its tables are drawn by scripts, left out so that the pages work offline).</p>"
+        "</body></html>\n"
     )
     (docs / "index.html").write_text(html, encoding="utf-8")
 
@@ -429,7 +430,9 @@ def data_docs_index(target: Path | str, results: list[Result]) -> Path:
     )
     path = Path(target) / "index.html"
     path.write_text(
-        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Data Docs</title>"
+        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">"
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'\">"
+        "<title>Data Docs</title>"
         f"<h1>Data Docs</h1><ul>{items}</ul></html>\n", encoding="utf-8",
     )
     return path

@@ -41,6 +41,8 @@ from analytics.vocab import DATASETS, PRIMARY_KEYS
 
 log = logging.getLogger(__name__)
 
+#: The most a file may be when the registry gives no size (its older format, no manifest).
+MAX_UNSIZED_BYTES = 2 * 1024**3
 # (data root, cache root, release id) -> opened release
 _OPENED: dict[tuple[str, str, str], Release] = {}
 
@@ -394,6 +396,13 @@ def _manifest(release: str) -> Manifest:
     """The release's manifest, verified against the registry, found here, cached or fetched."""
     digests = manifest_digests()
     digest = digests.get(release)
+    listed = Manifest.from_registry(release, read_registry())
+    if digest is None and listed is not None:
+        if _exists(paths.release_dir(release) / MANIFEST):
+            raise IntegrityError(
+                f"{paths.registry_path()} lists files of release {release} but not its "
+                f"manifest {MANIFEST}, which is here: restore the registry from version control")
+        return listed
     if digest is None:
         folder = paths.release_dir(release)
         where = (f"{folder} is here, but {paths.registry_path()} does not list it (a cut "
@@ -410,30 +419,9 @@ def _manifest(release: str) -> Manifest:
     else:
         path = _fetch(release, entry)
     manifest = Manifest.parse(paths.read_regular(path), release, where=str(path))
-    _agree(release, manifest, path)
+    manifest.agree_with(read_registry(), where=path, registry=paths.registry_path(),
+                        folder=paths.release_dir(release))
     return manifest
-
-
-def _agree(release: str, manifest: Manifest, where: Path) -> None:
-    """The registry's per-file lines (its older format) must say what the manifest says."""
-    prefix = f"releases/{release}/"
-    for key, digest in read_registry().items():
-        if not key.startswith(prefix) or key.endswith("/" + MANIFEST):
-            continue
-        name = key[len(prefix):]
-        entry = manifest.files.get(name)
-        if entry is None:
-            raise IntegrityError(
-                f"{paths.registry_path()} lists {key}, which the manifest {where} does not: "
-                "a release serves only the files its manifest lists"
-            )
-        if entry.sha256 != digest:
-            raise HashMismatchError(
-                paths.release_dir(release) / name, entry.sha256, digest,
-                by=f"the manifest {where}",
-                fix=f"and {paths.registry_path()} says {digest}: the two records of this "
-                    "file disagree, so neither is trusted. Restore both from version control.",
-            )
 
 
 def _checked(path: Path, entry: Entry, release: str, *, by: str | None = None) -> Path:
@@ -483,5 +471,6 @@ def _fetch(release: str, entry: Entry) -> Path:
     from analytics.fetch import download
 
     size = entry.bytes if entry.bytes >= 0 else None
+    cap = MAX_MANIFEST_BYTES if entry.name == MANIFEST else MAX_UNSIZED_BYTES
     return download(base + rel, cached, sha256=entry.sha256, size=size,
-                    max_bytes=size if size is not None else MAX_MANIFEST_BYTES)
+                    max_bytes=size if size is not None else cap)

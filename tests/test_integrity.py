@@ -155,3 +155,13 @@ def test_latin1_byte_in_the_registry_is_a_one_line_error(real_root, capsys):
     assert main(["releases"]) == 2
     err = capsys.readouterr().err
     assert "line 1 is not UTF-8" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_registry_that_drops_the_manifest_is_refused(real_root):
+    _, new = tamper(real_root)
+    lines = [f"releases/{RELEASE}/{p.name} {sha256(p)}\n"
+             for p in sorted((real_root / "releases" / RELEASE).iterdir())
+             if p.name != "datapackage.json"]
+    (real_root / "registry.txt").write_text("".join(lines))
+    with pytest.raises(IntegrityError, match="but not its manifest datapackage.json"):
+        datasets.load("shipments", release=RELEASE)
