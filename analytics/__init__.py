@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # imported on first use by __getattr__
     )
     from analytics.charts import fleet_compute as fleet_compute_chart
     from analytics.compute import classify, performance_density, share_of_line, tpp
-    from analytics.datasets import Diff, as_of, diff, load, scan
+    from analytics.datasets import Diff, as_of, data_cutoff, diff, load, scan
     from analytics.display import enable_charts, notebook_setup
     from analytics.errors import (
         CannotValidateError,
@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # imported on first use by __getattr__
         NotebookError,
         ReleaseNotFoundError,
     )
+    from analytics.evidence import evidence_coverage
     from analytics.fleet import fleet_compute, h100e
     from analytics.publish import cut_release
     from analytics.quality import Result, validate_draft, validate_folder, validate_release
@@ -76,8 +77,10 @@ __all__ = [
     "as_of",
     "classify",
     "cut_release",
+    "data_cutoff",
     "diff",
     "enable_charts",
+    "evidence_coverage",
     "fit_lognormal",
     "fleet_compute",
     "fleet_compute_chart",

@@ -251,13 +251,17 @@ def changelog_entry(tables: dict[str, pl.DataFrame], release: str, previous: str
     lines = [heading, ""]
     if reason:
         lines += [f"Why: {reason}", ""]
+    names = [n for n in DATASETS if n in tables]  # a draft may lack an optional dataset
     if previous is None:
         lines.append("First release.")
         lines.append("")
-        lines += [f"- `{n}`: {tables[n].height} rows" for n in DATASETS]
+        lines += [f"- `{n}`: {tables[n].height} rows" for n in names]
         return "\n".join(lines) + "\n"
     lines += [f"Compared with {previous}.", ""]
-    for name in DATASETS:
+    for name in names:
+        if name not in Release.open(exact(previous)).names:
+            lines.append(f"- `{name}`: {tables[name].height} rows; a new dataset")
+            continue
         d = diff(name, Release.open(exact(previous)).table(name), tables[name])
         lines.append(f"- `{name}`: {tables[name].height} rows; {len(d.added)} added, "
                      f"{len(d.removed)} removed, {len(d.changed)} changed")
@@ -274,7 +278,7 @@ def changelog_entry(tables: dict[str, pl.DataFrame], release: str, previous: str
 def _write_release(folder: Path, tables: dict[str, pl.DataFrame], release: str,
                    extra: dict) -> None:
     folder.mkdir(parents=True)
-    for i, name in enumerate(DATASETS):
+    for i, name in enumerate(n for n in DATASETS if n in tables):
         df = tables[name].select(list(columns(name)))
         df = df.sort(list(PRIMARY_KEYS[name]), nulls_last=True)
         write_table(df, folder / f"{name}.csv", name)
@@ -304,7 +308,8 @@ def datapackage(date: str, folder: Path) -> dict:
         "title": "AI-chip supply into China: sourced, versioned datasets",
         "version": date,
         "licenses": [DATA_LICENSE],
-        "resources": [_resource(name, folder) for name in DATASETS],
+        "resources": [_resource(name, folder) for name in DATASETS
+                      if (folder / f"{name}.csv").is_file()],
     }
 
 

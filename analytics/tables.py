@@ -3,7 +3,7 @@
 A CSV cell is text; :func:`read_table` checks the file line by line, turns cells into
 the schema's types and runs the contract (:mod:`analytics.schemas`). Bad input never
 raises here: it becomes :class:`~analytics.errors.Finding` rows that say where the
-problem is and what to do. :func:`read_folder` does this for the seven tables of a
+problem is and what to do. :func:`read_folder` does this for the tables of a
 folder laid out like a release, and checks the folder's ``datapackage.json`` when it
 has one.
 """
@@ -26,7 +26,7 @@ from analytics.errors import CannotValidateError, Finding, printable
 from analytics.hashes import prefixed, sha256
 from analytics.paths import UnsafePathError, read_regular
 from analytics.rules import list_to_text, row_key
-from analytics.vocab import DATASETS, FACT_TABLES, PRIMARY_KEYS
+from analytics.vocab import DATASETS, FACT_TABLES, OPTIONAL_DATASETS, PRIMARY_KEYS
 
 _EXPECTED = {
     pl.Date: "a date YYYY-MM-DD",
@@ -306,6 +306,8 @@ def read_folder(folder: Path | str, *, partial: bool = False,
     tables: dict[str, pl.DataFrame] = {}
     findings = _check_manifest(folder)
     for name in DATASETS:
+        if name in OPTIONAL_DATASETS and not (folder / f"{name}.csv").is_file():
+            continue  # added after the folder's release was cut
         df, found = read_table(folder / f"{name}.csv", name, partial=partial, root=folder)
         findings += found
         if df is not None:

@@ -57,13 +57,13 @@ def build_payload_release(root: Path, release: str) -> Path:
 
     Parquet and CSV with their hashes in ``registry.txt``; no ``datapackage.json``.
     """
-    from analytics import datasets, schemas
+    from analytics import Release, datasets
     from analytics.hashes import sha256
     from analytics.tables import write_table
 
     folder = root / "releases" / release
     folder.mkdir(parents=True)
-    for name in schemas.DATASETS:
+    for name in Release.open(release).names:  # the datasets the release ships
         df = _with_payloads(name, datasets.load(name, release=release))
         write_table(df, folder / f"{name}.csv", name)
         df.write_parquet(folder / f"{name}.parquet")

@@ -315,7 +315,7 @@ def test_every_action_has_its_own_colour():
     from analytics.vocab import APPROVAL_ACTIONS
 
     assert set(palette.ACTION) == set(APPROVAL_ACTIONS)
-    assert len(set(palette.ACTION.values())) == len(APPROVAL_ACTIONS) == 11
+    assert len(set(palette.ACTION.values())) == len(APPROVAL_ACTIONS) == 12
     for category, vocabulary in palette.VOCABULARIES.items():
         assert set(palette.PALETTES[category]) == set(vocabulary), category
     for name, colours in palette.PALETTES.items():

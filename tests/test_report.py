@@ -188,10 +188,10 @@ def test_one_report_verifies_and_validates_the_release_once(released_root, tmp_p
     for stem in ("01-count", "02-count"):
         (nbs / f"{stem}.py").write_text(NOTEBOOK_COUNTS, encoding="utf-8")
     out = report.render(RELEASE, out=tmp_path / "out", progress=False, notebooks_dir=nbs)
-    assert counts == {"verify": 1, "validate": 1, "contract": 7}
+    assert counts == {"verify": 1, "validate": 1, "contract": 9}  # every dataset once
     for stem in ("01-count", "02-count"):  # each kernel took the report's verified release
         page = (out / f"{stem}.html").read_text(encoding="utf-8")
-        assert "kernel verifications: 0; tables: 7" in page
+        assert "kernel verifications: 0; tables: 9" in page
 
 
 # --------------------------------------------------------------------------- the real report
