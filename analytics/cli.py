@@ -251,6 +251,13 @@ def _one_line(exc: BaseException) -> str:
 
 
 # --------------------------------------------------------------------------- parser
+DIFF_HELP = "compare a dataset between two releases"
+DIFF_DESCRIPTION = ("Rows added, removed and changed (by primary key) between two releases of "
+                    "a dataset, with the old and new values of each changed column.")
+DIFF_EXAMPLES = ("  chip-supply diff approvals 2026-01-30 2026-11-29\n"
+                 "  chip-supply diff chips 2026-11-29 draft --format json\n")
+
+
 def _sub(subs, name: str, func, help: str, description: str, examples: str):
     p = subs.add_parser(name, help=help, description=description,
                         epilog="examples:\n" + examples,
@@ -272,6 +279,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _reading_commands(subs)
+    _writing_commands(subs)
+    return parser
+
+
+def _reading_commands(subs) -> None:
+    """``releases``, ``show`` and ``diff``: they read releases and change nothing."""
 
     _sub(subs, "releases", cmd_releases, "list releases with row counts per dataset",
          "List every release (local or in data/registry.txt) with its row count per dataset.",
@@ -293,6 +307,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only the first N rows (by key); N >= 0")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
+    p = _sub(subs, "diff", cmd_diff, DIFF_HELP, DIFF_DESCRIPTION, DIFF_EXAMPLES)
+    p.add_argument("dataset", choices=DATASET_NAMES, metavar="DATASET")
+    p.add_argument("old", metavar="OLD", help="older release date (or 'draft')")
+    p.add_argument("new", metavar="NEW", help="newer release date (or 'draft', 'latest')")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def _writing_commands(subs) -> None:
+    """``release``, ``validate`` and ``report``: they cut, check or render."""
     p = _sub(subs, "release", cmd_release, "cut a new release from the draft",
              "Cut release DATE from the draft: validate it, keep what was public on DATE, "
              "write CSV, Parquet and datapackage.json into data/releases/DATE/, register the "
@@ -312,16 +335,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--revision", action="store_true",
                    help="cut the next revision of the release dated DATE")
     p.add_argument("--reason", metavar="TEXT", help="what the revision corrects and why")
-
-    p = _sub(subs, "diff", cmd_diff, "compare a dataset between two releases",
-             "Rows added, removed and changed (by primary key) between two releases of a "
-             "dataset, with the old and new values of each changed column.",
-             "  chip-supply diff approvals 2026-01-30 2026-11-29\n"
-             "  chip-supply diff chips 2026-11-29 draft --format json\n")
-    p.add_argument("dataset", choices=DATASET_NAMES, metavar="DATASET")
-    p.add_argument("old", metavar="OLD", help="older release date (or 'draft')")
-    p.add_argument("new", metavar="NEW", help="newer release date (or 'draft', 'latest')")
-    p.add_argument("--format", choices=("text", "json"), default="text")
 
     p = _sub(subs, "validate", cmd_validate, "validate a release, the draft or a folder",
              "Run the contracts, the cross-dataset checks and the data-quality suite on a "
@@ -346,7 +359,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="output folder (default: reports/<release>/)")
     p.add_argument("--jobs", type=_count(1), default=2, metavar="N",
                    help="notebooks executed in parallel, at least 1 (default: 2)")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -71,22 +71,10 @@ def read_table(path: Path | str, name: str, *, partial: bool = False,
         be read from it (the error names the path, never its content).
     """
     path = Path(path)
-
-    def bad(check: str, message: str, *, key: str = "", column: str = "", value: Any = "") -> list:
-        return [Finding("error", name, key, column, check, str(value), message)]
-
-    raw = _read_bytes(path, root if root is not None else path.parent)
-    if not raw:
-        return None, bad("empty_file", f"{path.name} is 0 bytes; it needs at least the header row")
-    if raw.startswith(codecs.BOM_UTF8):
-        return None, bad("bom", f"{path.name} starts with a byte-order mark; "
-                         "save it as UTF-8 without BOM", key="line 1")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        return None, bad("encoding", f"byte {exc.start} is not UTF-8; save the file as UTF-8",
-                         key=f"line {line}", value=raw[exc.start:exc.start + 4].hex(" "))
+    text, findings = _text(_read_bytes(path, root if root is not None else path.parent),
+                           path, name)
+    if text is None:
+        return None, findings
     header, rows, lines, findings = _records(text, name)
     if "\r\n" in text:
         findings.append(Finding("warning", name, "line 1", "", "line_endings", "CRLF",
@@ -107,19 +95,9 @@ def read_table(path: Path | str, name: str, *, partial: bool = False,
     keys = _row_keys(name, frame, lines)
     findings += cell_findings(frame, name, keys, schemas.list_columns(name))
     frame, coerce_findings = _coerce(frame, name, keys)
-    missing = [c for c in expected if c not in header and c not in schemas.optional_columns(name)]
-    extra = [c for c in header if c not in expected]
-    if missing or extra:  # pandera cannot coerce a frame with missing columns: say it here
-        findings += coerce_findings
-        for col in missing:
-            findings.append(Finding("error", name, "line 1", col, "column_in_dataframe", col,
-                                    f"required column '{col}' is missing; the header must be: "
-                                    + ",".join(expected)))
-        for col in extra:
-            findings.append(Finding("error", name, "line 1", col, "column_in_schema", col,
-                                    f"column '{col}' is not part of the dataset; "
-                                    "remove it or fix its name"))
-        return None, sorted(findings)
+    wrong = _header_findings(name, header, expected)
+    if wrong:  # pandera cannot coerce a frame with missing columns: say it here
+        return None, sorted(findings + coerce_findings + wrong)
     out, contract = schemas.validate(name, frame)
     reported = {(f.key, f.column) for f in coerce_findings + findings}
     contract = [
@@ -130,6 +108,40 @@ def read_table(path: Path | str, name: str, *, partial: bool = False,
     if any(f.severity == "error" for f in findings):
         return (frame if partial else None), sorted(findings)
     return out, sorted(findings)
+
+
+def _text(raw: bytes, path: Path, name: str) -> tuple[str | None, list[Finding]]:
+    """The file's text, or ``None`` and the finding that says why it cannot be read."""
+
+    def bad(check: str, message: str, *, key: str = "", value: Any = "") -> list:
+        return [Finding("error", name, key, "", check, str(value), message)]
+
+    if not raw:
+        return None, bad("empty_file", f"{path.name} is 0 bytes; it needs at least the header row")
+    if raw.startswith(codecs.BOM_UTF8):
+        return None, bad("bom", f"{path.name} starts with a byte-order mark; "
+                         "save it as UTF-8 without BOM", key="line 1")
+    try:
+        return raw.decode("utf-8"), []
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return None, bad("encoding", f"byte {exc.start} is not UTF-8; save the file as UTF-8",
+                         key=f"line {line}", value=raw[exc.start:exc.start + 4].hex(" "))
+
+
+def _header_findings(name: str, header: list[str], expected: list[str]) -> list[Finding]:
+    """Required columns the header lacks and columns it has that the dataset does not."""
+    missing = [c for c in expected if c not in header and c not in schemas.optional_columns(name)]
+    extra = [c for c in header if c not in expected]
+    return [
+        Finding("error", name, "line 1", col, "column_in_dataframe", col,
+                f"required column '{col}' is missing; the header must be: " + ",".join(expected))
+        for col in missing
+    ] + [
+        Finding("error", name, "line 1", col, "column_in_schema", col,
+                f"column '{col}' is not part of the dataset; remove it or fix its name")
+        for col in extra
+    ]
 
 
 def _read_bytes(path: Path, root: Path | str) -> bytes:
