@@ -3,23 +3,27 @@
 All argument handling lives here; the library modules take plain values. Only the
 standard library and the vocabularies are imported at the top; each subcommand imports
 what it needs when it runs, so ``chip-supply --help`` answers without loading polars.
-Exit codes: 0 success, 1 the data is invalid, 2 the command could not run.
+Exit codes: 0 success, 1 the data is invalid, 2 the command could not run, 130
+interrupted (Ctrl-C). No Python traceback reaches the user: every error is one line.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
+from analytics import paths
 from analytics.errors import (
     CannotValidateError,
     ChipSupplyError,
     DataValidationError,
     ReleaseNotFoundError,
+    printable,
 )
-from analytics.registry import releases
+from analytics.registry import RELEASE_ID, releases
 from analytics.vocab import DATASETS as DATASET_NAMES
 
 
@@ -116,7 +120,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_release(args: argparse.Namespace) -> int:
     from analytics.publish import cut_release
 
-    print(cut_release(args.date, draft=args.draft, progress=True))
+    print(cut_release(args.date, draft=args.draft, progress=True, revision=args.revision,
+                      reason=args.reason))
     return 0
 
 
@@ -143,6 +148,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     docs = Path(args.data_docs) if args.data_docs else None
     try:
+        if docs is not None:
+            writable_folder(docs, "--data-docs")
         jobs = _validation_jobs(args)
         results = []
         for kind, what in jobs:
@@ -156,7 +163,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if docs is not None and len(jobs) > 1:
             quality.data_docs_index(docs, results)
     except (ChipSupplyError, OSError) as exc:
-        print(f"error: cannot validate: {exc}", file=sys.stderr)
+        print(printable(f"error: cannot validate: {_one_line(exc)}"), file=sys.stderr)
         return 2
     _print_results(results, fmt=args.format, docs=docs)
     invalid = any(not r.valid for r in results)
@@ -171,6 +178,11 @@ def _validation_jobs(args: argparse.Namespace) -> list[tuple[str, str]]:
         return [("folder", str(args.path))]
     if args.draft:
         return [("draft", "draft")]
+    if args.release not in (None, "all", "latest") and not RELEASE_ID.match(
+            args.release.removesuffix(".1")):
+        raise CannotValidateError(
+            f"--release {args.release[:80]!r} is not a release id (YYYY-MM-DD, or YYYY-MM-DD.N "
+            "for a revision), 'latest' or 'all'; to validate a folder, give it as PATH")
     if args.release == "all":
         jobs = [("release", r) for r in releases()]
         if not jobs:
@@ -199,14 +211,53 @@ def _print_results(results: list, *, fmt: str, docs: Path | None) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """``chip-supply report``: render and print the index; a failure exits 2."""
+    from analytics.release import Release
     from analytics.report import render
 
+    if args.out:
+        writable_folder(Path(args.out), "--out")
+    Release.open(args.release or "latest")  # a missing or altered release stops here
     out = render(args.release or "latest", out=args.out, jobs=args.jobs)
     print(out / "index.html")
     return 0
 
 
+def writable_folder(path: Path, option: str) -> None:
+    """Refuse an output folder that is a file or that cannot be created or written."""
+    if path.exists() and not path.is_dir():
+        raise ChipSupplyError(f"{option} {path} is a file, not a folder")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ChipSupplyError(f"{option} {path}: {existing} cannot be written to")
+
+
+def _count(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is less than {minimum}")
+        return value
+    parse.__name__ = "count"
+    return parse
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split("\n")) or type(exc).__name__
+
+
 # --------------------------------------------------------------------------- parser
+DIFF_HELP = "compare a dataset between two releases"
+DIFF_DESCRIPTION = ("Rows added, removed and changed (by primary key) between two releases of "
+                    "a dataset, with the old and new values of each changed column.")
+DIFF_EXAMPLES = ("  chip-supply diff approvals 2026-01-30 2026-11-29\n"
+                 "  chip-supply diff chips 2026-11-29 draft --format json\n")
+
+
 def _sub(subs, name: str, func, help: str, description: str, examples: str):
     p = subs.add_parser(name, help=help, description=description,
                         epilog="examples:\n" + examples,
@@ -228,6 +279,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _reading_commands(subs)
+    _writing_commands(subs)
+    return parser
+
+
+def _reading_commands(subs) -> None:
+    """``releases``, ``show`` and ``diff``: they read releases and change nothing."""
 
     _sub(subs, "releases", cmd_releases, "list releases with row counts per dataset",
          "List every release (local or in data/registry.txt) with its row count per dataset.",
@@ -245,29 +303,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--release", default="latest",
                    help="release date, 'latest' (default) or 'draft'")
     p.add_argument("--columns", nargs="+", metavar="COLUMN", help="only these columns")
-    p.add_argument("--limit", type=int, metavar="N", help="only the first N rows (by key)")
+    p.add_argument("--limit", type=_count(0), metavar="N",
+                   help="only the first N rows (by key); N >= 0")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
-    p = _sub(subs, "release", cmd_release, "cut a new release from the draft",
-             "Cut release DATE from the draft: validate it, keep what was public on DATE, "
-             "write CSV, Parquet and datapackage.json into data/releases/DATE/, register the "
-             "hashes in data/registry.txt and append the diff to data/CHANGELOG.md. Exit 1 "
-             "with every finding when the draft is invalid; exit 2 when DATE is released "
-             "already. Nothing is left behind on failure.",
-             "  chip-supply release 2026-11-29\n"
-             "  chip-supply release 2026-12-31 --draft path/to/draft\n")
-    p.add_argument("date", metavar="DATE", help="release date YYYY-MM-DD")
-    p.add_argument("--draft", metavar="PATH", help="draft folder (default: data/draft)")
-
-    p = _sub(subs, "diff", cmd_diff, "compare a dataset between two releases",
-             "Rows added, removed and changed (by primary key) between two releases of a "
-             "dataset, with the old and new values of each changed column.",
-             "  chip-supply diff approvals 2026-01-30 2026-11-29\n"
-             "  chip-supply diff chips 2026-11-29 draft --format json\n")
+    p = _sub(subs, "diff", cmd_diff, DIFF_HELP, DIFF_DESCRIPTION, DIFF_EXAMPLES)
     p.add_argument("dataset", choices=DATASET_NAMES, metavar="DATASET")
     p.add_argument("old", metavar="OLD", help="older release date (or 'draft')")
     p.add_argument("new", metavar="NEW", help="newer release date (or 'draft', 'latest')")
     p.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def _writing_commands(subs) -> None:
+    """``release``, ``validate`` and ``report``: they cut, check or render."""
+    p = _sub(subs, "release", cmd_release, "cut a new release from the draft",
+             "Cut release DATE from the draft: validate it, keep what was public on DATE, "
+             "write CSV, Parquet and datapackage.json into data/releases/DATE/, register the "
+             "manifest's hash in data/registry.txt and append the diff to data/CHANGELOG.md. "
+             "With --revision, cut the next revision of the release dated DATE (DATE.2, "
+             "DATE.3 ...) from the draft as of DATE; the earlier revision stays loadable by "
+             "its full id. Exit 1 with every finding when the draft is invalid; exit 2 when "
+             "DATE cannot be a knowledge date (malformed, in the future, before every "
+             "source), is released already or older than the latest release. One cut runs "
+             "at a time; nothing is left behind on failure, and a cut that was killed is "
+             "finished or undone by the next one.",
+             "  chip-supply release 2026-11-29\n"
+             "  chip-supply release 2026-12-01 --draft path/to/draft\n"
+             "  chip-supply release 2026-01-30 --revision --reason \"dates as known that day\"\n")
+    p.add_argument("date", metavar="DATE", help="release date YYYY-MM-DD")
+    p.add_argument("--draft", metavar="PATH", help="draft folder (default: data/draft)")
+    p.add_argument("--revision", action="store_true",
+                   help="cut the next revision of the release dated DATE")
+    p.add_argument("--reason", metavar="TEXT", help="what the revision corrects and why")
 
     p = _sub(subs, "validate", cmd_validate, "validate a release, the draft or a folder",
              "Run the contracts, the cross-dataset checks and the data-quality suite on a "
@@ -290,15 +357,19 @@ def build_parser() -> argparse.ArgumentParser:
              "  chip-supply report --release 2026-01-30 --out reports/2026-01-30 --jobs 1\n")
     p.add_argument("--release", default="latest", metavar="R", help="release date or 'latest'")
     p.add_argument("--out", metavar="DIR", help="output folder (default: reports/<release>/)")
-    p.add_argument("--jobs", type=int, default=2, metavar="N",
-                   help="notebooks executed in parallel (default: 2)")
-    return parser
+    p.add_argument("--jobs", type=_count(1), default=2, metavar="N",
+                   help="notebooks executed in parallel, at least 1 (default: 2)")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``chip-supply`` with ``argv``; return the exit code (0 ok, 1 invalid data, 2 error)."""
+    """Run ``chip-supply`` with ``argv``; return the exit code.
+
+    0 success, 1 invalid data, 2 the command could not run, 130 interrupted; every error
+    is one line on stderr, never a traceback.
+    """
     args = build_parser().parse_args(argv)
     try:
+        _check_environment()
         return args.func(args)
     except DataValidationError as exc:
         errors = [f for f in exc.findings if f.severity == "error"]
@@ -309,9 +380,29 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `chip-supply show approvals | head`
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing was written", file=sys.stderr)
+        return 130
     except (ChipSupplyError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(printable(f"error: {_one_line(exc)}")[:2000], file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 - the user gets one line, never a traceback
+        print(printable(f"error: unexpected {type(exc).__name__}: {_one_line(exc)}")[:2000],
+              file=sys.stderr)
+        return 2
+
+
+def _check_environment() -> None:
+    """Refuse a data root or mirror URL set to something that cannot be used."""
+    override = os.environ.get(paths.DATA_DIR_ENV)
+    if override and not paths.data_dir().is_dir():
+        raise ChipSupplyError(f"{paths.DATA_DIR_ENV} points at {override[:200]}, which is not "
+                              "a folder; set it to a data tree (draft/, releases/, registry.txt)")
+    url = paths.data_url()
+    if url is not None:
+        from analytics.fetch import check_url
+
+        check_url(url)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,40 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 SEVERITIES = ("error", "warning")
+
+
+def printable(text: str) -> str:
+    """Text safe to print on a terminal or in a log line: invisible characters escaped.
+
+    Control characters (a terminal escape sequence, NUL, a line break), format characters
+    (bidirectional overrides, zero-width characters, a byte-order mark), surrogates and
+    line separators become ``\\x1b``, ``\\u202e`` ...; everything else is kept.
+
+    Examples
+    --------
+    >>> print(printable("ok \\x1b[2J\\u202eevil 中文"))
+    ok \\x1b[2J\\u202eevil 中文
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch == " " or unicodedata.category(ch) not in _HIDDEN else _escape(ch) for ch in text
+    )
+
+
+_HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else (
+        f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
 
 
 @dataclass(frozen=True, order=True)
@@ -32,7 +61,8 @@ class Finding:
         where = f"{self.dataset}[{self.key}].{self.column}" if self.column else (
             f"{self.dataset}[{self.key}]"
         )
-        return f"{self.severity}: {where}: {self.check}: {self.message} (value: {self.value!s})"
+        return printable(
+            f"{self.severity}: {where}: {self.check}: {self.message} (value: {self.value!s})")
 
 
 class ChipSupplyError(Exception):
@@ -53,16 +83,24 @@ class DataValidationError(ChipSupplyError):
         super().__init__("\n".join(lines))
 
 
-class HashMismatchError(ChipSupplyError):
-    """A released file's sha256 differs from the one in ``data/registry.txt``."""
+class IntegrityError(ChipSupplyError):
+    """A release's files and records do not agree: something released was altered."""
 
-    def __init__(self, path: Path | str, expected: str, actual: str) -> None:
-        self.path, self.expected, self.actual = Path(path), expected, actual
-        super().__init__(
-            f"{path}: sha256 mismatch: registry says {expected}, file has {actual}. "
-            "Released files never change: restore it (git checkout -- <file>) "
-            "or delete it so it is fetched again."
-        )
+
+class HashMismatchError(IntegrityError):
+    """A released file differs from what its release's manifest (or the registry) records.
+
+    ``expected`` is the recorded sha256, ``actual`` the file's (or the other record's);
+    ``by`` names the record that holds ``expected``.
+    """
+
+    def __init__(self, path: Path | str, expected: str, actual: str, *,
+                 by: str = "the registry", fix: str = "") -> None:
+        self.path, self.expected, self.actual, self.by = Path(path), expected, actual, by
+        fix = fix or ("Released files never change: restore it (git checkout -- <file>) "
+                      "or delete it so it is fetched again.")
+        super().__init__(f"{path}: sha256 mismatch: {by} says {expected}, file has {actual}. "
+                         + fix)
 
 
 class ReleaseNotFoundError(ChipSupplyError):

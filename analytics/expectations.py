@@ -273,9 +273,9 @@ def run_suite(
     drift_severity = "error" if documented is not None else "warning"
     findings: list[Finding] = []
     try:
-        for asset_name, (frame, key) in sorted(frames.items()):
-            findings += _run_asset(context, source, asset_name, frame, key, release_date,
-                                   drift_severity=drift_severity, docs=build_dir is not None)
+        for asset_name, (frame, _key) in sorted(frames.items()):
+            findings += _run_asset(context, source, asset_name, frame, release_date,
+                                   drift_severity=drift_severity)
         if build_dir is not None:
             context.build_data_docs(site_names=[SITE])
             _publish(build_dir, Path(data_docs))
@@ -317,8 +317,8 @@ def _context(name: str, data_docs: Path | str | None) -> tuple[Any, Any, Path | 
     return context, source, build_dir
 
 
-def _run_asset(context: Any, source: Any, asset_name: str, frame: pl.DataFrame, key: str,
-               release_date: date, *, drift_severity: str, docs: bool) -> list[Finding]:
+def _run_asset(context: Any, source: Any, asset_name: str, frame: pl.DataFrame,
+               release_date: date, *, drift_severity: str) -> list[Finding]:
     """Run the expectations of one aggregate frame through a checkpoint; its findings."""
     import great_expectations as gx
 
@@ -336,12 +336,11 @@ def _run_asset(context: Any, source: Any, asset_name: str, frame: pl.DataFrame, 
     vd = context.validation_definitions.add(
         gx.ValidationDefinition(name=f"{asset_name}_check", data=batch, suite=suite)
     )
-    actions = [gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=[SITE])] if docs else []
     checkpoint = context.checkpoints.add(gx.Checkpoint(
-        name=f"{asset_name}_checkpoint", validation_definitions=[vd], actions=actions,
-        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [key]},
+        name=f"{asset_name}_checkpoint", validation_definitions=[vd], actions=[],
+        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]},
     ))
-    outcome = checkpoint.run(batch_parameters={"dataframe": frame.to_pandas()})
+    outcome = checkpoint.run(batch_parameters={"dataframe": _numbers_only(frame).to_pandas()})
     return [
         finding
         for run in outcome.run_results.values()
@@ -350,13 +349,31 @@ def _run_asset(context: Any, source: Any, asset_name: str, frame: pl.DataFrame, 
     ]
 
 
+ROW = "row_number"
+
+
+def _numbers_only(frame: pl.DataFrame) -> pl.DataFrame:
+    """What great_expectations sees of an aggregate: row numbers, figures and flags.
+
+    Text from the data (keys, names) never reaches it, so no page it renders can show
+    a contributor's text; findings take their keys from ``frame`` by row number. A text
+    column is reduced to whether it is filled.
+    """
+    return frame.with_row_index(ROW).select(
+        pl.col(ROW).cast(pl.Int64),
+        *(pl.when(pl.col(c).is_not_null()).then(True).alias(c) if t in (pl.String, pl.Date)
+          else pl.col(c) for c, t in frame.schema.items() if c not in (ROW,)),
+    )
+
+
 def _failures(er: Any, asset_name: str, frame: pl.DataFrame, release_date: date,
               severities: dict[str, str]) -> list[Finding]:
     """Findings of one failed expectation: one per failed row (one for completeness)."""
     config = er.expectation_config
     column = config.kwargs.get("column", "")
     result = dict(er.result or {})
-    failed_rows = result.get("unexpected_index_list") or []
+    failed_rows = [frame.row(int(r[ROW]), named=True)
+                   for r in result.get("unexpected_index_list") or [] if ROW in r]
     completeness = asset_name.endswith("_completeness")
     if completeness:
         failed_rows = failed_rows[:1] or [{}]
@@ -380,5 +397,47 @@ def _publish(built: Path, target: Path) -> None:
             "<!doctype html><title>Data Docs</title><p>No expectation was run.</p>\n",
             encoding="utf-8",
         )
+    for page in built.rglob("*.html"):
+        page.write_text(offline(page.read_text(encoding="utf-8")), encoding="utf-8")
+    for sheet in built.rglob("*.css"):
+        text = sheet.read_text(encoding="utf-8", errors="replace")
+        sheet.write_text(re.sub(rf"url\(\s*{_REMOTE}[^)]*\)", "none", text, flags=re.I),
+                         encoding="utf-8")
     shutil.copytree(built, target, dirs_exist_ok=True)
+
+
+#: What a Data Docs page may load: its own styles, images and fonts, nothing else.
+CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline' file:; "
+       "img-src 'self' data: file:; font-src 'self' file:; base-uri 'none'; form-action 'none'")
+_REMOTE = r"""["']?(?:https?:)?//"""
+_STRIP = (
+    re.compile(r"<script\b[^>]*>.*?</script\s*>", re.I | re.S),
+    re.compile(r"<script\b[^>]*/?>", re.I),
+    re.compile(rf"<link\b[^>]*\bhref\s*=\s*{_REMOTE}[^>]*>", re.I),
+    re.compile(rf"<img\b[^>]*\bsrc\s*=\s*{_REMOTE}[^>]*>", re.I),
+    re.compile(rf"@import\s+url\(\s*{_REMOTE}[^)]*\)\s*;?", re.I),
+)
+
+
+def offline(html: str) -> str:
+    """A great_expectations page that works offline and loads nothing from elsewhere.
+
+    Scripts (the CDN libraries and the inline code that needs them), remote stylesheets
+    and images go; a Content-Security-Policy allows only the site's own styles, images
+    and fonts, so nothing a page shows can run or call out.
+
+    Examples
+    --------
+    >>> page = ('<html><head><script src="https://cdn.example/x.js"></script></head>'
+    ...         '<body><img src="https://s3.example/logo.png">ok</body></html>')
+    >>> out = offline(page)
+    >>> "https://" in out, "Content-Security-Policy" in out, out.endswith("ok</body></html>")
+    (False, True, True)
+    """
+    for pattern in _STRIP:
+        html = pattern.sub("", html)
+    html = re.sub(rf"url\(\s*{_REMOTE}[^)]*\)", "none", html, flags=re.I)
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+    head = re.search(r"<head\b[^>]*>", html, flags=re.I)
+    return html[:head.end()] + meta + html[head.end():] if head else meta + html
 

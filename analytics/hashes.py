@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from analytics.paths import open_regular
+
 # (path, size, mtime_ns) -> "sha256:<hex>", so that repeated reads do not rehash
 _KNOWN: dict[tuple[str, int, int], str] = {}
 
@@ -49,7 +51,7 @@ def sha256(path: Path | str) -> str:
     memo = (str(path.resolve()), *stamp(path))
     if memo not in _KNOWN:
         digest = hashlib.sha256()
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
         _KNOWN[memo] = f"sha256:{digest.hexdigest()}"

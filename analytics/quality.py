@@ -21,10 +21,18 @@ from typing import Any
 import polars as pl
 
 from analytics import paths, schemas
+from analytics.advice import advise
 from analytics.consistency import check as cross_checks
-from analytics.errors import CannotValidateError, Finding, ReleaseNotFoundError
+from analytics.errors import (
+    CannotValidateError,
+    Finding,
+    IntegrityError,
+    ReleaseNotFoundError,
+    printable,
+)
 from analytics.expectations import run_suite
-from analytics.registry import release_order, releases
+from analytics.integrity import refused, same_tables
+from analytics.registry import exact, release_order, releases
 from analytics.release import Release
 from analytics.vocab import DATASETS
 
@@ -87,14 +95,15 @@ class Result:
         for f in self.findings:
             by_dataset.setdefault(f.dataset or "(release)", []).append(f)
         for dataset in sorted(by_dataset):
-            lines.append(dataset)
+            lines.append(printable(dataset))
             for f in by_dataset[dataset]:
                 where = f.key or "-"
                 if f.column:
                     where += f".{f.column}"
                 value = f" (value: {f.value})" if f.value else ""
-                lines.append(f"  {f.severity:<7} {where}: {f.check}: {f.message}{value}")
-        lines.append(self.summary())
+                lines.append(printable(f"  {f.severity:<7} {where}: {f.check}: {f.message}"
+                                       f"{value}"))
+        lines.append(printable(self.summary()))
         return "\n".join(lines)
 
 
@@ -103,8 +112,8 @@ def check(rel: Release) -> tuple[Tables, list[Finding]]:
     """Contracts and cross-dataset checks of one release or folder: its single validation.
 
     A release's verified tables are checked against their contracts here; a folder's CSV
-    files were checked while they were read. A table with a contract error is left out
-    of the cross-dataset checks.
+    files were checked while they were read. A table with a contract error still goes
+    through the cross-dataset checks, so one error never hides the table's others.
 
     Parameters
     ----------
@@ -114,7 +123,7 @@ def check(rel: Release) -> tuple[Tables, list[Finding]]:
     Returns
     -------
     tuple
-        The tables without contract errors, and every finding.
+        The tables (with their contract errors) and every finding.
 
     Examples
     --------
@@ -130,9 +139,8 @@ def check(rel: Release) -> tuple[Tables, list[Finding]]:
         tables, findings = {}, []
         for name, frame in rel.tables().items():
             valid, found = schemas.validate(name, frame)
-            findings += found
-            if valid is not None:
-                tables[name] = valid
+            findings += [advise(f, frame) for f in found]
+            tables[name] = valid if valid is not None else frame
     return tables, findings + cross_checks(tables, release_date=rel.date)
 
 
@@ -236,13 +244,20 @@ def validate_release(
     >>> validate_release("latest", suite=False).valid
     True
     """
-    rel = release if isinstance(release, Release) else _open(release)
+    label = release.id if isinstance(release, Release) else str(release)
+    try:
+        rel = release if isinstance(release, Release) else _open(release)
+        proof = same_tables(rel)
+    except IntegrityError as exc:
+        return Result(label, [refused(label, exc)])
     tables, findings = check(rel)
+    findings += proof
     previous = documented = None
     if suite:
-        earlier = [r for r in releases() if release_order(r) < release_order(rel.id)]
-        previous = _open_or_none(earlier[-1]) if earlier else None
-        documented = (_changelog_section(rel.id) or "") if previous else None
+        section = _changelog_section(rel.id)
+        base = _compared_with(rel, section)
+        previous = _open_or_none(exact(base)) if base else None
+        documented = (section or "") if previous else None
     return _finish(tables, findings, rel.date, rel.id, suite=suite, documented=documented,
                    previous=previous.tables() if previous else None, data_docs=data_docs)
 
@@ -316,9 +331,9 @@ def _previous_tables(
 def _summary_page(docs: Path, result: Result) -> None:
     """Write ``index.html``: every finding and a link to each expectation's page.
 
-    great_expectations' own index draws its tables with scripts from CDNs, so offline it
-    shows nothing; it is kept as ``gx-index.html`` and this page, which needs no script
-    or network, becomes the entry point.
+    great_expectations' own index draws its tables with scripts, which the published
+    pages do not carry (:func:`analytics.expectations.offline`); it is kept as
+    ``gx-index.html`` and this page, which needs no script or network, is the entry point.
     """
     gx_index = docs / "index.html"
     if gx_index.is_file():
@@ -355,7 +370,8 @@ def _summary_page(docs: Path, result: Result) -> None:
         + "<h2>Data-quality expectations</h2><p>One page per expectation suite, rendered "
         "by great_expectations:</p>"
         f"<ul>{links}</ul><p><a href=\"gx-index.html\">great_expectations index</a> "
-        "(its tables need a network connection).</p></body></html>\n"
+        "(its tables are drawn by scripts, left out so that the pages work offline).</p>"
+        "</body></html>\n"
     )
     (docs / "index.html").write_text(html, encoding="utf-8")
 
@@ -367,9 +383,24 @@ def _changelog_section(release: str) -> str | None:
     if not path.is_file():
         return None
     text = path.read_text(encoding="utf-8", errors="replace")
-    match = re.search(rf"^##\s+{re.escape(release)}\b.*?(?=^##\s|\Z)", text, flags=re.M | re.S)
+    match = re.search(rf"^##\s+{re.escape(release)}(?=[ \t]|$).*?(?=^##\s|\Z)", text,
+                      flags=re.M | re.S)
     return match.group(0) if match else None
 
+
+def _compared_with(rel: Release, section: str | None) -> str | None:
+    """The release ``rel`` was compared with when it was cut (its drift baseline).
+
+    Its manifest says so; for a release cut before manifests did, its changelog entry
+    (``Compared with <id>.``); failing both, the release before it in order.
+    """
+    if rel.manifest is not None and rel.manifest.compared_with:
+        return rel.manifest.compared_with
+    match = re.search(r"^Compared with (\S+?)\.$", section or "", flags=re.M)
+    if match:
+        return match.group(1)
+    earlier = [r for r in releases() if release_order(r) < release_order(rel.id)]
+    return earlier[-1] if earlier and section is None else None
 
 
 # --------------------------------------------------------------------------- pages
@@ -399,7 +430,9 @@ def data_docs_index(target: Path | str, results: list[Result]) -> Path:
     )
     path = Path(target) / "index.html"
     path.write_text(
-        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Data Docs</title>"
+        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">"
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'\">"
+        "<title>Data Docs</title>"
         f"<h1>Data Docs</h1><ul>{items}</ul></html>\n", encoding="utf-8",
     )
     return path

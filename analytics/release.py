@@ -3,10 +3,12 @@
 Every reader of released data goes through :class:`Release`: :func:`analytics.load`,
 :func:`analytics.scan`, ``chip-supply validate --release``, the report and its notebooks.
 Opening a release resolves ``"latest"`` (or a bare date to its newest revision) once,
-finds each file here, in the cache or at ``CHIP_SUPPLY_DATA_URL``, and checks every
-file that is here against ``data/registry.txt`` once; a file fetched later is checked as
-it arrives. An opened release is kept for the rest of the process, so the notebooks of a
-report do not verify again, and the report hands its verified release to their kernels.
+reads its manifest (``datapackage.json``, checked against the sha256 that
+``data/registry.txt`` records), and checks every file of the release that is here, in
+the data tree or in the cache, against the manifest's size and sha256, once; a file
+fetched later from ``CHIP_SUPPLY_DATA_URL`` is checked as it arrives. An opened release
+is kept for the rest of the process, so the notebooks of a report do not verify again,
+and the report hands its verified release to their kernels.
 
 A verified release is not re-validated on every read: its hashes prove it is the
 release that was validated when it was cut. ``chip-supply validate`` validates it.
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,18 +31,20 @@ from analytics.errors import (
     DataValidationError,
     Finding,
     HashMismatchError,
+    IntegrityError,
     ReleaseNotFoundError,
 )
 from analytics.hashes import sha256, stamp
-from analytics.registry import RELEASE_ID, read_registry, releases, resolve
+from analytics.manifest import FILE_NAME, MANIFEST, MAX_MANIFEST_BYTES, Entry, Manifest
+from analytics.registry import RELEASE_ID, manifest_digests, read_registry, releases, resolve
 from analytics.vocab import DATASETS, OPTIONAL_DATASETS, PRIMARY_KEYS
 
 log = logging.getLogger(__name__)
 
-#: Files of a release that the door verifies; anything else in the folder is ignored.
-RELEASE_FILES = re.compile(r"^([a-z_]+\.(csv|parquet)|datapackage\.json)$")
-# (data root, cache root, data URL, release id) -> opened release
-_OPENED: dict[tuple[str, str, str, str], Release] = {}
+#: The most a file may be when the registry gives no size (its older format, no manifest).
+MAX_UNSIZED_BYTES = 2 * 1024**3
+# (data root, cache root, release id) -> opened release
+_OPENED: dict[tuple[str, str, str], Release] = {}
 
 
 # --------------------------------------------------------------------------- the door
@@ -58,14 +61,16 @@ class Release:
     folder : Path
         Where its files live when they are local.
     kind : str
-        ``"release"`` (Parquet, verified against the registry) or ``"folder"`` (CSV,
+        ``"release"`` (Parquet, verified against its manifest) or ``"folder"`` (CSV,
         read and checked against the contracts: the draft or any folder).
+    manifest : Manifest or None
+        What the release's ``datapackage.json`` records (``None`` for a folder).
     """
 
     id: str
     folder: Path
     kind: str = "release"
-    expected: dict[str, str] = field(default_factory=dict, repr=False)
+    manifest: Manifest | None = field(default=None, repr=False)
     _verified: dict[str, tuple[Path, tuple[int, int]]] = field(default_factory=dict, repr=False)
     _frames: dict[str, pl.DataFrame] = field(default_factory=dict, repr=False)
     _read: tuple[dict[str, pl.DataFrame], list[Finding]] | None = field(default=None, repr=False)
@@ -73,7 +78,7 @@ class Release:
     # ----------------------------------------------------------------------- opening
     @classmethod
     def open(cls, release: str | Path = "latest") -> Release:
-        """Open a release once per process: resolve it, find its files, verify them.
+        """Open a release once per process: resolve it, read its manifest, verify its files.
 
         Parameters
         ----------
@@ -92,7 +97,7 @@ class Release:
         ReleaseNotFoundError
             The release is neither here nor downloadable.
         HashMismatchError
-            A file here differs from ``data/registry.txt``.
+            The manifest differs from the registry, or a file from the manifest.
 
         Examples
         --------
@@ -102,14 +107,16 @@ class Release:
         (True, 'release')
         """
         if isinstance(release, Path) or release == "draft" or (
-            not RELEASE_ID.match(release) and Path(release).is_dir()
+            not RELEASE_ID.match(release) and release != "latest" and Path(release).is_dir()
         ):
             folder = paths.draft_dir() if release == "draft" else Path(release)
+            if not folder.is_dir():
+                raise ChipSupplyError(f"{folder} is not a folder of dataset CSV files")
             return cls(str(release), folder, kind="folder")
         rid = resolve(release)
-        key = (str(paths.data_dir()), str(paths.cache_dir()), paths.data_url() or "", rid)
+        key = (str(paths.data_dir()), str(paths.cache_dir()), rid)
         if key not in _OPENED:
-            rel = cls(rid, paths.release_dir(rid), expected=_expected(rid))
+            rel = cls(rid, paths.release_dir(rid), manifest=_manifest(rid))
             rel._verify()
             _OPENED[key] = rel
         return _OPENED[key]
@@ -118,9 +125,10 @@ class Release:
     def adopt(cls, state: dict[str, Any]) -> Release:
         """Take over a release another process of this user has verified (see :meth:`state`).
 
-        A file whose size and modification time are still those recorded is not hashed
-        again; any other file is verified when it is read. The report hands its release
-        to the notebooks' kernels this way.
+        The manifest is checked against the registry again (it is small); a file whose
+        size and modification time are still those recorded is not hashed again, any
+        other file is verified when it is read. The report hands its release to the
+        notebooks' kernels this way.
 
         Parameters
         ----------
@@ -140,11 +148,13 @@ class Release:
         True
         """
         rid = state["id"]
-        key = (str(paths.data_dir()), str(paths.cache_dir()), paths.data_url() or "", rid)
-        rel = cls(rid, paths.release_dir(rid), expected=_expected(rid))
-        for rel_path, (path, size, mtime) in state["files"].items():
-            if rel_path in rel.expected and Path(path).is_file() and stamp(path) == (size, mtime):
-                rel._verified[rel_path] = (Path(path), (size, mtime))
+        key = (str(paths.data_dir()), str(paths.cache_dir()), rid)
+        rel = cls(rid, paths.release_dir(rid), manifest=_manifest(rid))
+        for name, (path, size, mtime) in state["files"].items():
+            if name in rel.manifest.files and Path(path).is_file() and (
+                stamp(path) == (size, mtime)
+            ):
+                rel._verified[name] = (Path(path), (size, mtime))
         return _OPENED.setdefault(key, rel)
 
     def state(self) -> dict[str, Any]:
@@ -153,8 +163,7 @@ class Release:
         Returns
         -------
         dict
-            ``{"id": ..., "files": {registry path: [local path, size, mtime_ns]}}``;
-            plain JSON.
+            ``{"id": ..., "files": {file name: [local path, size, mtime_ns]}}``; plain JSON.
 
         Examples
         --------
@@ -166,32 +175,28 @@ class Release:
         return {"id": self.id, "files": files}
 
     def _verify(self) -> None:
-        """Check every file of the release that is here against the registry, once."""
-        local = {p.name for p in self.folder.iterdir()} if self.folder.is_dir() else set()
-        for name in sorted(n for n in local if RELEASE_FILES.match(n)):
-            rel_path = f"releases/{self.id}/{name}"
-            if rel_path not in self.expected:
-                raise ChipSupplyError(
-                    f"{self.folder / name} is not listed in {paths.registry_path()}: every "
-                    "released file must be, so that its hash can be checked"
-                )
-        if not self.expected and not local:
-            known = ", ".join(releases()) or "none"
-            raise ReleaseNotFoundError(
-                f"release {self.id!r} is not here: looked at {self.folder} and "
-                f"{paths.registry_path()} (known releases: {known})"
-            )
-        for rel_path, digest in sorted(self.expected.items()):
-            here = paths.data_dir() / rel_path
-            cached = paths.cache_dir() / rel_path
-            if here.is_file():
-                self._accept(rel_path, _checked(here, digest))
-            elif cached.is_file() and sha256(cached) == digest:
-                self._accept(rel_path, cached)
+        """Check every file of the release that is here against the manifest, once."""
+        files = self.manifest.files
+        if self.folder.is_dir():
+            for path in sorted(self.folder.iterdir()):
+                if FILE_NAME.match(path.name) and path.name != MANIFEST and (
+                    path.name not in files
+                ):
+                    raise IntegrityError(
+                        f"{path} is not listed in the release's manifest ({MANIFEST}): every "
+                        "released file must be, so that its size and hash can be checked"
+                    )
+        for name, entry in sorted(files.items()):
+            here = self.folder / name
+            cached = paths.cache_dir() / "releases" / self.id / name
+            if _exists(here):
+                self._accept(name, _checked(here, entry, self.id))
+            elif _exists(cached) and _intact(cached, entry):
+                self._accept(name, cached)
         log.debug("release %s: %d file(s) verified", self.id, len(self._verified))
 
-    def _accept(self, rel_path: str, path: Path) -> None:
-        self._verified[rel_path] = (path, stamp(path))
+    def _accept(self, name: str, path: Path) -> None:
+        self._verified[name] = (path, stamp(path))
 
     # ----------------------------------------------------------------------- reading
     @property
@@ -207,7 +212,7 @@ class Release:
         if self.kind == "folder":
             return tuple(n for n in DATASETS if n not in OPTIONAL_DATASETS
                          or self.path(n, "csv").is_file())
-        held = {Path(k).stem for k in self.expected if k.endswith(".parquet")}
+        held = {Path(k).stem for k in self.manifest.files if k.endswith(".parquet")}
         return tuple(n for n in DATASETS if n in held)
 
     def require(self, name: str) -> None:
@@ -252,9 +257,9 @@ class Release:
         Parameters
         ----------
         name : str
-            Dataset name, or ``datapackage`` with ``ext="json"``.
+            Dataset name.
         ext : str
-            ``parquet``, ``csv`` or ``json``.
+            ``parquet`` or ``csv``.
 
         Returns
         -------
@@ -268,19 +273,19 @@ class Release:
         """
         if self.kind == "folder":
             return self.folder / f"{name}.{ext}"
-        rel_path = f"releases/{self.id}/{name}.{ext}"
-        digest = self.expected.get(rel_path)
-        if digest is None:
+        file = f"{name}.{ext}"
+        entry = self.manifest.files.get(file)
+        if entry is None:
             raise ReleaseNotFoundError(
-                f"release {self.id!r} has no {name}.{ext}: looked at {paths.data_dir() / rel_path}"
-                f" and {paths.registry_path()} (known releases: {', '.join(releases()) or 'none'})"
+                f"release {self.id!r} has no {file}: its manifest does not list it "
+                f"(known releases: {', '.join(releases()) or 'none'})"
             )
-        known = self._verified.get(rel_path)
-        if known is not None and known[0].is_file() and stamp(known[0]) == known[1]:
+        known = self._verified.get(file)
+        if known is not None and _exists(known[0]) and stamp(known[0]) == known[1]:
             return known[0]
-        here = paths.data_dir() / rel_path
-        path = _checked(here, digest) if here.is_file() else _fetch(rel_path, digest, self.id)
-        self._accept(rel_path, path)
+        here = self.folder / file
+        path = _checked(here, entry, self.id) if _exists(here) else _fetch(self.id, entry)
+        self._accept(file, path)
         return path
 
     def table(self, name: str) -> pl.DataFrame:
@@ -311,7 +316,7 @@ class Release:
             return self._folder_table(name)
         path = self.path(name)
         frame = self._frames.get(name)
-        if frame is None or self._verified[f"releases/{self.id}/{name}.parquet"][0] != path:
+        if frame is None or self._verified[f"{name}.parquet"][0] != path:
             frame = pl.read_parquet(path).sort(list(PRIMARY_KEYS[name]), nulls_last=True)
             self._frames[name] = frame
         return frame.clone()
@@ -359,7 +364,10 @@ class Release:
         return pl.scan_parquet(self.path(name))
 
     def read(self) -> tuple[dict[str, pl.DataFrame], list[Finding]]:
-        """A folder's tables without errors, and every finding; read once.
+        """A folder's tables and every finding; read once.
+
+        A table with errors is included as far as it could be read, so that the checks
+        that follow still see its other rows; :meth:`tables` refuses it.
 
         Returns
         -------
@@ -379,7 +387,7 @@ class Release:
             else:
                 from analytics.tables import read_folder  # reading CSV needs the contracts
 
-                self._read = read_folder(self.folder)
+                self._read = read_folder(self.folder, partial=True)
         return self._read
 
     def _folder_table(self, name: str) -> pl.DataFrame:
@@ -392,11 +400,6 @@ class Release:
 
 
 # --------------------------------------------------------------------------- files
-def _expected(release: str) -> dict[str, str]:
-    prefix = f"releases/{release}/"
-    return {k: v for k, v in read_registry().items() if k.startswith(prefix)}
-
-
 def check_dataset(name: str) -> None:
     """Raise :class:`ChipSupplyError` unless ``name`` is one of :data:`analytics.DATASETS`.
 
@@ -408,41 +411,90 @@ def check_dataset(name: str) -> None:
         raise ChipSupplyError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
 
 
-def _checked(path: Path, expected: str) -> Path:
-    actual = sha256(path)
-    if actual != expected:
-        raise HashMismatchError(path, expected, actual)
+def _exists(path: Path) -> bool:
+    """Whether anything is at ``path`` (a link or a pipe too: the readers then refuse it)."""
+    return path.is_symlink() or path.exists()
+
+
+def _manifest(release: str) -> Manifest:
+    """The release's manifest, verified against the registry, found here, cached or fetched."""
+    digests = manifest_digests()
+    digest = digests.get(release)
+    listed = Manifest.from_registry(release, read_registry())
+    if digest is None and listed is not None:
+        if _exists(paths.release_dir(release) / MANIFEST):
+            raise IntegrityError(
+                f"{paths.registry_path()} lists files of release {release} but not its "
+                f"manifest {MANIFEST}, which is here: restore the registry from version control")
+        return listed
+    if digest is None:
+        folder = paths.release_dir(release)
+        where = (f"{folder} is here, but {paths.registry_path()} does not list it (a cut "
+                 "that was interrupted: the next `chip-supply release` finishes or removes it)"
+                 if folder.is_dir() else f"looked at {paths.registry_path()}")
+        raise ReleaseNotFoundError(
+            f"release {release!r} is not here: {where} "
+            f"(known releases: {', '.join(releases()) or 'none'})"
+        )
+    entry = Entry(MANIFEST, digest, -1)
+    here = paths.release_dir(release) / MANIFEST
+    if _exists(here):
+        path = _checked(here, entry, release, by=str(paths.registry_path()))
+    else:
+        path = _fetch(release, entry)
+    manifest = Manifest.parse(paths.read_regular(path), release, where=str(path))
+    manifest.agree_with(read_registry(), where=path, registry=paths.registry_path(),
+                        folder=paths.release_dir(release))
+    return manifest
+
+
+def _checked(path: Path, entry: Entry, release: str, *, by: str | None = None) -> Path:
+    """``path`` when its size and sha256 are the entry's; else :class:`HashMismatchError`."""
+    root = paths.cache_dir() if path.is_relative_to(paths.cache_dir()) else paths.data_dir()
+    paths.open_regular(path, root).close()
+    if not _intact(path, entry):
+        size = path.stat().st_size
+        note = "" if entry.bytes < 0 or size == entry.bytes else (
+            f" It is {size} bytes, the manifest says {entry.bytes}.")
+        raise HashMismatchError(path, entry.sha256, sha256(path),
+                                by=by or f"the manifest of release {release}",
+                                fix=note.strip() + (" " if note else "") + (
+                                    "Released files never change: restore it (git checkout "
+                                    "-- <file>) or delete it so it is fetched again."))
     return path
 
 
-def _fetch(rel: str, expected: str, release: str) -> Path:
-    """A verified copy of ``rel`` in the cache: kept when intact, else downloaded."""
+def _intact(path: Path, entry: Entry) -> bool:
+    if entry.bytes >= 0 and path.stat().st_size != entry.bytes:
+        return False
+    return sha256(path) == entry.sha256
+
+
+def _fetch(release: str, entry: Entry) -> Path:
+    """A verified copy of one file of ``release`` in the cache: kept when intact, else fetched.
+
+    A verified file in the cache is used without a URL; otherwise the file is downloaded
+    from ``CHIP_SUPPLY_DATA_URL`` (see :func:`analytics.fetch.download`).
+    """
+    rel = f"releases/{release}/{entry.name}"
     cached = paths.cache_dir() / rel
-    if cached.is_file():
-        if sha256(cached) == expected:
+    if _exists(cached):
+        paths.open_regular(cached, paths.cache_dir()).close()
+        if _intact(cached, entry):
             return cached
-        message = (f"{cached} has {sha256(cached)}, registry says {expected}: "
+        message = (f"{cached} has {sha256(cached)}, the manifest says {entry.sha256}: "
                    "the cached copy was altered; downloading it again")
         log.warning(message)
         warnings.warn(message, stacklevel=4)
     base = paths.data_url()
     if base is None:
         raise ReleaseNotFoundError(
-            f"release {release!r} is not here: looked at {paths.data_dir() / rel}, and "
-            f"{paths.DATA_URL_ENV} is unset so it cannot be downloaded"
+            f"release {release!r} is not here: looked at {paths.data_dir() / rel} and "
+            f"{cached}, and {paths.DATA_URL_ENV} is unset so it cannot be downloaded"
         )
-    import pooch
+    from analytics.fetch import download
 
-    fetcher = pooch.create(path=paths.cache_dir(), base_url=base, registry={rel: expected},
-                           retry_if_failed=0)
-    url = base + rel
-    try:
-        return Path(fetcher.fetch(rel, progressbar=False))
-    except ValueError as exc:  # pooch: the downloaded file's hash does not match
-        got = re.search(r"but got ([0-9a-f]{64})", str(exc))
-        actual = f"sha256:{got.group(1)}" if got else "a different hash"
-        raise HashMismatchError(url, expected, actual) from exc
-    except OSError as exc:  # requests' errors are OSErrors: offline, refused, cut off, 404
-        raise ReleaseNotFoundError(
-            f"release {release!r}: could not download {url} ({exc}); nothing was cached"
-        ) from exc
+    size = entry.bytes if entry.bytes >= 0 else None
+    cap = MAX_MANIFEST_BYTES if entry.name == MANIFEST else MAX_UNSIZED_BYTES
+    return download(base + rel, cached, sha256=entry.sha256, size=size,
+                    max_bytes=size if size is not None else cap)

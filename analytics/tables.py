@@ -20,10 +20,13 @@ from typing import Any
 import polars as pl
 
 from analytics import schemas
-from analytics.errors import Finding
+from analytics.advice import advise
+from analytics.cells import DATE, INTEGER, NUMBER, cell_findings
+from analytics.errors import CannotValidateError, Finding, printable
 from analytics.hashes import prefixed, sha256
+from analytics.paths import UnsafePathError, read_regular
 from analytics.rules import list_to_text, row_key
-from analytics.vocab import DATASETS, OPTIONAL_DATASETS, PRIMARY_KEYS
+from analytics.vocab import DATASETS, FACT_TABLES, OPTIONAL_DATASETS, PRIMARY_KEYS
 
 _EXPECTED = {
     pl.Date: "a date YYYY-MM-DD",
@@ -32,41 +35,46 @@ _EXPECTED = {
     pl.Boolean: "true or false",
 }
 
-def read_table(path: Path | str, name: str) -> tuple[pl.DataFrame | None, list[Finding]]:
+def read_table(path: Path | str, name: str, *, partial: bool = False,
+               root: Path | str | None = None) -> tuple[pl.DataFrame | None, list[Finding]]:
     """Read one dataset CSV and run its contract, never raising on bad input.
 
-    Every cell is read as text (the csv module checks the structure line by line), then
-    list columns are split on ``;``, and dates, numbers and booleans are parsed; a cell
-    that cannot be parsed is a ``coerce_dtype`` finding naming the type and the value.
-    Then the pandera contract runs on the typed frame.
+    Every cell is read as text (the csv module checks the structure line by line) and
+    checked for what cannot be real data (:mod:`analytics.cells`); then list columns are
+    split on ``;``, and dates, numbers and booleans are parsed in their one accepted form;
+    a cell that cannot be parsed is a ``coerce_dtype`` finding naming the type and the
+    value. Then the pandera contract runs on the typed frame.
 
-    Returns the typed, validated frame (``None`` when an error was found) and the
-    findings. A finding's key is the row id, or ``line <n>`` of the file when no id
-    could be read. The file is never modified.
+    Parameters
+    ----------
+    path : Path or str
+        The CSV file; it must be a regular file (inside ``root`` when given).
+    name : str
+        Dataset name.
+    partial : bool
+        Return the typed frame even when it has errors (for checks that should still
+        see its other rows), unless its structure could not be read.
+    root : Path or str, optional
+        The tree the file must lie in (default: its own folder).
+
+    Returns
+    -------
+    tuple
+        The typed frame (``None`` when an error was found, unless ``partial``) and the
+        findings. A finding's key is the row id, or ``line <n>`` of the file when no id
+        could be read. The file is never modified.
+
+    Raises
+    ------
+    CannotValidateError
+        The path is missing, a link, a pipe, a device or outside ``root``: nothing can
+        be read from it (the error names the path, never its content).
     """
     path = Path(path)
-
-    def bad(check: str, message: str, *, key: str = "", column: str = "", value: Any = "") -> list:
-        return [Finding("error", name, key, column, check, str(value), message)]
-
-    if not path.is_file():
-        return None, bad("file_missing", f"{path} does not exist", value=path.name)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, bad("unreadable", f"{path} cannot be read: {exc.strerror or exc}",
-                         value=path.name)
-    if not raw:
-        return None, bad("empty_file", f"{path.name} is 0 bytes; it needs at least the header row")
-    if raw.startswith(codecs.BOM_UTF8):
-        return None, bad("bom", f"{path.name} starts with a byte-order mark; "
-                         "save it as UTF-8 without BOM", key="line 1")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        return None, bad("encoding", f"byte {exc.start} is not UTF-8; save the file as UTF-8",
-                         key=f"line {line}", value=raw[exc.start:exc.start + 4].hex(" "))
+    text, findings = _text(_read_bytes(path, root if root is not None else path.parent),
+                           path, name)
+    if text is None:
+        return None, findings
     header, rows, lines, findings = _records(text, name)
     if "\r\n" in text:
         findings.append(Finding("warning", name, "line 1", "", "line_endings", "CRLF",
@@ -78,35 +86,85 @@ def read_table(path: Path | str, name: str) -> tuple[pl.DataFrame | None, list[F
         schema=dict.fromkeys(header, pl.String),
         orient="col",
     ).with_columns(pl.when(pl.all() != "").then(pl.all()))  # empty cell -> null
+    findings += _empty(name, path, frame)
     expected = list(schemas.columns(name))
     present = [c for c in expected if c in header]
     if not set(header) - set(expected) and present != header:
         findings.append(Finding("warning", name, "line 1", "", "column_order", ",".join(header),
                                 "columns are not in schema order: " + ",".join(expected)))
-    frame, coerce_findings = _coerce(frame, name, lines)
-    missing = [c for c in expected if c not in header and c not in schemas.optional_columns(name)]
-    extra = [c for c in header if c not in expected]
-    if missing or extra:  # pandera cannot coerce a frame with missing columns: say it here
-        findings += coerce_findings
-        for col in missing:
-            findings.append(Finding("error", name, "line 1", col, "column_in_dataframe", col,
-                                    f"required column '{col}' is missing; the header must be: "
-                                    + ",".join(expected)))
-        for col in extra:
-            findings.append(Finding("error", name, "line 1", col, "column_in_schema", col,
-                                    f"column '{col}' is not part of the dataset; "
-                                    "remove it or fix its name"))
-        return None, sorted(findings)
+    keys = _row_keys(name, frame, lines)
+    findings += cell_findings(frame, name, keys, schemas.list_columns(name))
+    frame, coerce_findings = _coerce(frame, name, keys)
+    wrong = _header_findings(name, header, expected)
+    if wrong:  # pandera cannot coerce a frame with missing columns: say it here
+        return None, sorted(findings + coerce_findings + wrong)
     out, contract = schemas.validate(name, frame)
-    reported = {(f.key, f.column) for f in coerce_findings}
+    reported = {(f.key, f.column) for f in coerce_findings + findings}
     contract = [
-        _explained(f, lines) for f in contract
+        advise(_explained(f, lines), frame) for f in contract
         if not (f.check == "not_nullable" and (f.key, f.column) in reported)
     ]
     findings += coerce_findings + contract
     if any(f.severity == "error" for f in findings):
-        return None, sorted(findings)
+        return (frame if partial else None), sorted(findings)
     return out, sorted(findings)
+
+
+def _text(raw: bytes, path: Path, name: str) -> tuple[str | None, list[Finding]]:
+    """The file's text, or ``None`` and the finding that says why it cannot be read."""
+
+    def bad(check: str, message: str, *, key: str = "", value: Any = "") -> list:
+        return [Finding("error", name, key, "", check, str(value), message)]
+
+    if not raw:
+        return None, bad("empty_file", f"{path.name} is 0 bytes; it needs at least the header row")
+    if raw.startswith(codecs.BOM_UTF8):
+        return None, bad("bom", f"{path.name} starts with a byte-order mark; "
+                         "save it as UTF-8 without BOM", key="line 1")
+    try:
+        return raw.decode("utf-8"), []
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return None, bad("encoding", f"byte {exc.start} is not UTF-8; save the file as UTF-8",
+                         key=f"line {line}", value=raw[exc.start:exc.start + 4].hex(" "))
+
+
+def _header_findings(name: str, header: list[str], expected: list[str]) -> list[Finding]:
+    """Required columns the header lacks and columns it has that the dataset does not."""
+    missing = [c for c in expected if c not in header and c not in schemas.optional_columns(name)]
+    extra = [c for c in header if c not in expected]
+    return [
+        Finding("error", name, "line 1", col, "column_in_dataframe", col,
+                f"required column '{col}' is missing; the header must be: " + ",".join(expected))
+        for col in missing
+    ] + [
+        Finding("error", name, "line 1", col, "column_in_schema", col,
+                f"column '{col}' is not part of the dataset; remove it or fix its name")
+        for col in extra
+    ]
+
+
+def _read_bytes(path: Path, root: Path | str) -> bytes:
+    """The file's bytes, only when it is a regular file inside ``root``."""
+    if not (path.is_symlink() or path.exists()):
+        raise CannotValidateError(f"{path} does not exist: every dataset file must be there "
+                                  "(restore it, or validate the folder it belongs to)")
+    try:
+        return read_regular(path, root)
+    except UnsafePathError as exc:
+        raise CannotValidateError(str(exc)) from None
+    except OSError as exc:
+        raise CannotValidateError(f"{path} cannot be read: {exc.strerror or exc}") from None
+
+
+def _empty(name: str, path: Path, frame: pl.DataFrame) -> list[Finding]:
+    """A table with a header and no row: an error for a reference table, else a warning."""
+    if frame.height:
+        return []
+    severity = "warning" if name in FACT_TABLES else "error"
+    return [Finding(severity, name, "line 1", "", "empty_table", "",
+                    f"{path.name} holds a header and no row: add the rows"
+                    + (" (a snapshot may hold none yet)" if severity == "warning" else ""))]
 
 
 def _records(
@@ -168,16 +226,18 @@ def _records(
 def _row_keys(name: str, df: pl.DataFrame, lines: list[int]) -> list[str]:
     keys = df.select(row_key(name, df.columns)).to_series().to_list()
     pairs = zip(keys, lines, strict=True)
-    return [k if k and not k.startswith("row ") else f"line {ln}" for k, ln in pairs]
+    return [printable(k) if k and k.strip() and not k.startswith("row ") else f"line {ln}"
+            for k, ln in pairs]
 
 
-def _coerce(df: pl.DataFrame, name: str, lines: list[int]) -> tuple[pl.DataFrame, list[Finding]]:
+def _coerce(df: pl.DataFrame, name: str, keys: list[str]) -> tuple[pl.DataFrame, list[Finding]]:
     """Turn CSV text into the schema's types; every cell that cannot be read is a finding."""
     exprs, findings = [], []
     for col, dtype in schemas.columns(name).items():
         if col not in df.columns:
             continue
         s = pl.col(col)
+        t = s.str.strip_chars()
         if isinstance(dtype, pl.List):
             exprs.append(
                 s.str.split(";")
@@ -186,25 +246,46 @@ def _coerce(df: pl.DataFrame, name: str, lines: list[int]) -> tuple[pl.DataFrame
                 .fill_null(pl.lit([], dtype=pl.List(pl.String)))
             )
         elif dtype == pl.Boolean:
-            exprs.append(s.str.strip_chars().str.to_lowercase().replace_strict(
+            exprs.append(t.str.to_lowercase().replace_strict(
                 {"true": True, "false": False}, default=None, return_dtype=pl.Boolean))
         elif dtype == pl.Date:
-            exprs.append(s.str.strip_chars().str.to_date("%Y-%m-%d", strict=False))
+            exprs.append(pl.when(t.str.contains(DATE)).then(
+                t.str.to_date("%Y-%m-%d", strict=False)))
         elif dtype in (pl.Int64, pl.Float64):
-            exprs.append(s.str.strip_chars().cast(dtype, strict=False))
+            form = INTEGER if dtype == pl.Int64 else NUMBER
+            value = pl.when(t.str.contains(form)).then(t.cast(dtype, strict=False))
+            exprs.append(pl.when(value.is_finite() if dtype == pl.Float64 else value.is_not_null())
+                         .then(value))
     out = df.with_columns(exprs)
-    keys = None
     for col, dtype in schemas.columns(name).items():
         if col not in df.columns or dtype not in _EXPECTED:
             continue
         failed = (df.get_column(col).is_not_null() & out.get_column(col).is_null()).arg_true()
-        if failed.len():
-            keys = keys or _row_keys(name, df, lines)
         for i in failed.to_list():
             value = df.get_column(col)[i]
-            findings.append(Finding("error", name, keys[i], col, f"coerce_dtype('{dtype}')", value,
-                                    f"expected {_EXPECTED[dtype]}, found {value!r}"))
+            findings.append(Finding("error", name, keys[i], col, f"coerce_dtype('{dtype}')",
+                                    printable(value)[:200], _unreadable(col, dtype, value)))
+    negative_zero = [c for c, t in schemas.columns(name).items()
+                     if c in df.columns and t in (pl.Int64, pl.Float64)]
+    for col in negative_zero:
+        raw = df.get_column(col).str.strip_chars()
+        for i in raw.str.contains(r"^-0(\.0+)?([eE][+-]?[0-9]+)?$").fill_null(False).arg_true():
+            findings.append(Finding("error", name, keys[i], col, "negative_zero", raw[i],
+                                    f"{col} is written as negative zero: write 0"))
     return out, findings
+
+
+def _unreadable(col: str, dtype: pl.DataType, value: str) -> str:
+    """What to do about a cell that is not a value of its column's type."""
+    found = printable(repr(value))[:80]
+    if dtype == pl.Float64:
+        return (f"{col} must be a number written like 1234.5 or 3.3e24 (no thousands "
+                f"separators, no hex, no NaN or infinity), found {found}: correct it or empty it")
+    if dtype == pl.Int64:
+        return f"{col} must be a whole number like 400000, found {found}: correct it or empty it"
+    if dtype == pl.Date:
+        return f"{col} must be a date YYYY-MM-DD, found {found}: correct it or empty it"
+    return f"{col} must be true or false, found {found}"
 
 
 def _explained(f: Finding, lines: list[int]) -> Finding:
@@ -215,20 +296,31 @@ def _explained(f: Finding, lines: list[int]) -> Finding:
     return Finding(f.severity, f.dataset, key, f.column, f.check, f.value, f.message)
 
 
-def read_folder(folder: Path | str) -> tuple[dict[str, pl.DataFrame], list[Finding]]:
+def read_folder(folder: Path | str, *, partial: bool = False,
+                ) -> tuple[dict[str, pl.DataFrame], list[Finding]]:
     """Read and check the dataset CSVs of a folder laid out like a release.
 
     When the folder holds a ``datapackage.json``, each listed file's size and sha256 are
     checked against it too (``manifest_bytes``, ``manifest_hash``): that is what catches a
-    file truncated at a line boundary. Only tables without errors are returned.
+    file truncated at a line boundary. Only tables without errors are returned, unless
+    ``partial``: then every table that could be read is, so that the checks that follow
+    still see its other rows (one error never hides the rest).
+
+    Raises
+    ------
+    CannotValidateError
+        The folder is missing, a dataset file is missing, or a file is not a regular
+        file inside the folder.
     """
     folder = Path(folder)
+    if not folder.is_dir():
+        raise CannotValidateError(f"{folder} is not a folder of dataset CSV files")
     tables: dict[str, pl.DataFrame] = {}
     findings = _check_manifest(folder)
     for name in DATASETS:
         if name in OPTIONAL_DATASETS and not (folder / f"{name}.csv").is_file():
             continue  # added after the folder's release was cut
-        df, found = read_table(folder / f"{name}.csv", name)
+        df, found = read_table(folder / f"{name}.csv", name, partial=partial, root=folder)
         findings += found
         if df is not None:
             tables[name] = df
@@ -237,17 +329,21 @@ def read_folder(folder: Path | str) -> tuple[dict[str, pl.DataFrame], list[Findi
 
 def _check_manifest(folder: Path) -> list[Finding]:
     manifest = folder / "datapackage.json"
-    if not manifest.is_file():
+    if not (manifest.is_symlink() or manifest.exists()):
         return []
     try:
-        resources = json.loads(manifest.read_text(encoding="utf-8"))["resources"]
+        resources = json.loads(_read_bytes(manifest, folder).decode("utf-8"))["resources"]
     except (ValueError, KeyError, TypeError) as exc:
         return [Finding("error", "", "", "", "manifest", "datapackage.json",
-                        f"datapackage.json cannot be read: {exc}")]
+                        f"datapackage.json cannot be read ({type(exc).__name__}): restore it "
+                        "or remove it")]
     out = []
-    for res in resources:
-        file, name = folder / res.get("path", ""), res.get("name", "")
-        if not file.is_file():
+    for res in resources if isinstance(resources, list) else []:
+        if not isinstance(res, dict) or not isinstance(res.get("path"), str) or "/" in res[
+                "path"] or res["path"] in ("", ".", ".."):
+            continue
+        file, name = folder / res.get("path", ""), str(res.get("name", ""))
+        if not file.is_file() or file.is_symlink():
             out.append(Finding("error", name, "", "", "manifest_missing", res.get("path", ""),
                                f"datapackage.json lists {res.get('path')}, which is not in "
                                f"{folder}"))
@@ -289,6 +385,22 @@ def write_table(df: pl.DataFrame, path: Path | str, name: str) -> None:
     optional = schemas.optional_columns(name)
     cols = [c for c in schemas.columns(name) if c in df.columns or c not in optional]
     out = df.select(cols).sort(list(PRIMARY_KEYS[name]), nulls_last=True)
-    out = out.with_columns(list_to_text(c, empty=None) for c in schemas.list_columns(name)
-                           if c in cols)
-    out.write_csv(path, line_terminator="\n", date_format="%Y-%m-%d")
+    Path(path).write_bytes(csv_bytes(out))
+
+
+def csv_bytes(df: pl.DataFrame) -> bytes:
+    """A typed table as CSV text by the conventions, its columns and rows as they are.
+
+    Lists are ``;``-joined (an empty list is an empty cell), dates ``YYYY-MM-DD``, lines
+    end with ``\\n``. A release's Parquet file holds the same table as its CSV file
+    exactly when this gives the CSV's bytes.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> csv_bytes(pl.DataFrame({"id": ["a"], "ids": [["x", "y"]]}))
+    b'id,ids\\na,x;y\\n'
+    """
+    lists = [c for c, t in df.schema.items() if isinstance(t, pl.List)]
+    out = df.with_columns(list_to_text(c, empty=None) for c in lists)
+    return out.write_csv(line_terminator="\n", date_format="%Y-%m-%d").encode("utf-8")

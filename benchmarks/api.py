@@ -18,11 +18,13 @@ __all__ = ["RELEASE_DATE", "consistency", "contracts", "latest_release", "quarte
            "release_tables", "release_validator", "sum_intervals", "validate"]
 
 
-def contracts(tables: dict[str, pl.DataFrame | pl.LazyFrame]) -> list:
+def contracts(tables: dict[str, pl.DataFrame | pl.LazyFrame], *,
+              chunk_rows: int | None = None) -> list:
     """``analytics.schemas.validate_lazy`` on every table (one slice at a time); every finding."""
     findings: list = []
+    size = {"chunk_rows": chunk_rows} if chunk_rows else {}
     for name, df in tables.items():
-        findings += schemas.validate_lazy(name, df)[1]
+        findings += schemas.validate_lazy(name, df, **size)[1]
     return findings
 
 

@@ -97,6 +97,10 @@ def bench_import(cfg: Config, res: Results) -> None:
     ours = res.add(time_command("import analytics", [py, "-c", "import analytics"],
                                 repeat=cfg.import_repeat))
     res.add(ratio("import analytics / import polars", ours, polars, 1.5))
+    first = res.add(time_command(
+        "import analytics; analytics.load('approvals')",
+        [py, "-c", "import analytics; analytics.load('approvals')"], repeat=cfg.import_repeat))
+    res.add(ratio("first load / import polars", first, polars, 2.0))
     cli = Path(py).parent / "chip-supply"
     if not cli.exists():
         res.add(Unavailable("chip-supply --help", f"console script not installed at {cli.name}"))
@@ -145,13 +149,41 @@ def bench_release(cfg: Config, res: Results) -> None:
     fn, how = api.release_validator()
     contracts = res.add(time_it(f"release {release}: contracts alone",
                                 lambda: api.contracts(tables), repeat=cfg.repeat))
-    with tempfile.TemporaryDirectory() as tmp:
-        def run() -> None:
-            fn(release, data_docs=Path(tmp) / "docs")
-
-        full = res.add(time_it(f"release {release}: validate ({how})", run,
-                               repeat=max(1, min(cfg.repeat, 3))))
+    rep = max(1, min(cfg.repeat, 3))
+    full = res.add(time_it(f"release {release}: validate ({how})", lambda: fn(release),
+                           repeat=rep))
     res.add(ratio("release validate / contracts alone", full, contracts, 10.0))
+    with tempfile.TemporaryDirectory() as tmp:
+        docs = time_it(f"release {release}: validate with --data-docs",
+                       lambda: fn(release, data_docs=Path(tmp) / "docs"), repeat=rep)
+    res.add(Timing.of(docs.name, docs.runs, note=f"information: rendering the Data Docs adds "
+                                                  f"{docs.median - full.median:.2f} s"))
+    bench_draft(cfg, res)
+
+
+def bench_draft(cfg: Config, res: Results) -> None:
+    """``chip-supply validate --draft`` against importing the libraries it needs."""
+    py = sys.executable
+    cli = Path(py).parent / "chip-supply"
+    if not cli.exists() or not paths.draft_dir().is_dir():
+        res.add(Unavailable("validate --draft", "console script or data/draft missing"))
+        return
+    rep = max(1, min(cfg.repeat, 3))
+    libs = "import polars, pandera.polars, great_expectations"
+    imports, ours = time_pair(
+        ("import polars, pandera, great_expectations", lambda: _run([py, "-c", libs])),
+        ("chip-supply validate --draft", lambda: _run([str(cli), "validate", "--draft"])),
+        repeat=rep)
+    res.extend([ours, imports])
+    res.add(ratio("validate --draft / importing its libraries", ours, imports, 1.5))
+
+
+def _run(argv: list[str]) -> None:
+    """Run a command; its exit code may be 1 (findings), never 2 (could not run)."""
+    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(argv[-2:])} exited {done.returncode}: "
+                           f"{done.stderr.strip()[:200]}")
 
 
 # --------------------------------------------------------------------------- aggregate
@@ -226,10 +258,12 @@ def bench_memory(cfg: Config, res: Results) -> None:
     peak = out.get("peak_self_bytes", peak)
     wall = time.perf_counter() - t0
     disk = sum(f.stat().st_size for f in root.rglob("*.parquet"))
+    stages = out.get("stage_peak_bytes", {})
+    per_stage = ", ".join(f"{k} {v / GIB:.2f} GiB" for k, v in stages.items())
     res.add(Timing.of(f"streaming validate + aggregate {_at(rows)}", [wall],
                       note=f"ledger found or generated in {gen:.0f} s; contracts "
                            f"{out['contract_s']:.0f} s, consistency {out['consistency_s']:.0f} s, "
-                           f"aggregate {out['aggregate_s']:.0f} s"))
+                           f"aggregate {out['aggregate_s']:.0f} s; peak per stage: {per_stage}"))
     res.add(Memory(f"streaming validate + aggregate {_at(rows)}", peak, out["baseline_bytes"],
                    disk, note=f"'table' = Parquet on disk; {out['findings']} findings; "
                               f"{out['aggregate']}"))

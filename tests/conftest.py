@@ -203,3 +203,11 @@ def released_root(data_root, _released_template) -> Path:
     shutil.rmtree(data_root)
     shutil.copytree(_released_template, data_root)
     return data_root
+
+
+def recorded(root: Path, release: str, name: str) -> str:
+    """The sha256 that release ``release``'s manifest records for file ``name``."""
+    from analytics.manifest import Manifest
+
+    raw = (root / "releases" / release / "datapackage.json").read_bytes()
+    return Manifest.parse(raw, release).files[name].sha256

@@ -147,3 +147,118 @@ def test_release_with_draft_option(data_root, tmp_path, tiny_tables, no_consiste
     other = write_folder(tmp_path / "elsewhere", tiny_tables)
     (data_root / "draft" / "chips.csv").unlink()  # the default draft is broken
     assert main(["release", "2026-11-29", "--draft", str(other)]) == 0
+
+
+# --------------------------------------------------------------------------- could not run
+NONSENSE = [
+    ["releases"],
+    ["show", "chips", "--limit", "-5"],
+    ["show", "chips", "--limit", "many"],
+    ["show", "chips", "--release", "../../etc"],
+    ["show", "chips", "--release", "2099-99-99"],
+    ["show", "chips", "--columns", "\x1b[2J"],
+    ["release", "2026-13-45"],
+    ["release", "2099-01-01"],
+    ["release", "latest"],
+    ["release", "2026-01-30", "--revision"],
+    ["release", "2026-12-01", "--draft", "/nonexistent/draft"],
+    ["diff", "chips", "nope", "2026-11-29"],
+    ["diff", "chips", "2026-01-30", "../x"],
+    ["validate", "--release", "../draft"],
+    ["validate", "/nonexistent/folder"],
+    ["validate", "--release", "9999-01-01"],
+    ["validate", "--draft", "--data-docs", "/proc/self/status"],
+    ["report", "--release", "2000-01-01"],
+    ["report", "--jobs", "0"],
+    ["report", "--jobs", "-1"],
+    ["report", "--out", "/etc/hostname"],
+    ["report", "--out", "/proc/nope/x"],
+]
+ENVIRONMENTS = [
+    {},
+    {"CHIP_SUPPLY_DATA_DIR": "/nonexistent/data"},
+    {"CHIP_SUPPLY_DATA_URL": "file:///etc/"},
+    {"CHIP_SUPPLY_DATA_URL": "gopher://example.org/"},
+    {"CHIP_SUPPLY_CACHE_DIR": "/proc/nope", "CHIP_SUPPLY_DATA_URL": "http://127.0.0.1:9/"},
+]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS, ids=lambda e: ",".join(e) or "plain")
+def test_nonsense_never_shows_a_traceback(released_root, monkeypatch, capsys, env):
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    for argv in NONSENSE:
+        try:
+            code = main(argv)
+        except SystemExit as exit_:  # argparse: a usage error
+            code = exit_.code
+        out, err = capsys.readouterr()
+        if argv == ["releases"] and code == 0:  # a sensible command in a usable environment
+            continue
+        assert code == 2, (argv, env, out, err)
+        assert "Traceback" not in err and err.strip(), (argv, env, err)
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 or lines[0].startswith("usage:"), (argv, env, err)
+        assert "\x1b" not in err
+
+
+def test_data_dir_pointing_nowhere_is_not_an_empty_tree(monkeypatch, capsys):
+    monkeypatch.setenv("CHIP_SUPPLY_DATA_DIR", "/nonexistent/data")
+    assert main(["releases"]) == 2
+    err = capsys.readouterr().err
+    assert "CHIP_SUPPLY_DATA_DIR points at /nonexistent/data" in err
+
+
+def test_limit_and_jobs_are_checked(released_root, capsys):
+    for argv in (["show", "chips", "--limit", "-5"], ["report", "--jobs", "0"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "-5 is less than 0" in err and "0 is less than 1" in err
+    assert main(["show", "chips", "--limit", "0", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.startswith("chip_id,")
+
+
+def test_report_of_a_missing_release_stops_before_any_notebook(released_root, capsys, tmp_path):
+    out = tmp_path / "report"
+    assert main(["report", "--release", "2000-01-01", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "release '2000-01-01' is not here" in err and "cell" not in err
+    assert not out.exists()
+
+
+def test_validate_a_missing_draft_exits_2(data_root, capsys):
+    import shutil
+
+    shutil.rmtree(data_root / "draft")
+    assert main(["validate", "--draft"]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_ctrl_c_during_validate_is_one_line(tmp_path):
+    import os
+    import signal
+    import time
+
+    from analytics import paths
+
+    env = {**os.environ, "PYTHONPATH": str(paths.REPO_ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "analytics.cli", "validate", "--draft"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip() == "error: interrupted; nothing was written"
+
+
+def test_readme_exit_codes_cover_every_subcommand():
+    from analytics import paths
+
+    readme = (paths.REPO_ROOT / "README.md").read_text()
+    table = readme.split("### Exit codes", 1)[1].split("\n## ", 1)[0]
+    for code in ("`0`", "`1`", "`2`", "`130`"):
+        assert code in table
+    for command in SUBCOMMANDS:
+        assert f"`{command}`" in table, command

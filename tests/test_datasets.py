@@ -7,16 +7,17 @@ import hashlib
 
 import polars as pl
 import pytest
-from conftest import EARLY, LATE, MONTH, UNDATED, frame, write_folder
+from conftest import EARLY, LATE, MONTH, UNDATED, frame, recorded, write_folder
 
 from analytics.datasets import as_of, diff, load, releases, scan
 from analytics.errors import (
+    CannotValidateError,
     ChipSupplyError,
     DataValidationError,
     HashMismatchError,
     ReleaseNotFoundError,
 )
-from analytics.registry import latest_release, read_registry
+from analytics.registry import latest_release
 from analytics.tables import read_folder, read_table, write_table
 
 
@@ -44,7 +45,7 @@ def test_lists_are_split_stripped_and_emptied(tmp_path):
     path = tmp_path / "entities.csv"
     path.write_text(
         "entity_id,name,native_name,kind,country,parent_id,aliases,notes\n"
-        "x,X,,company,US,, A ; B ;;,\n"
+        "x,X,,company,US,, A ; B ,\n"
         "y,Y,,lab,CN,,,\n"
     )
     df, findings = read_table(path, "entities")
@@ -56,7 +57,7 @@ def test_header_only_is_an_empty_table(tmp_path):
     path = tmp_path / "shipments.csv"
     path.write_text(",".join(frame("shipments", []).columns) + "\n")
     df, findings = read_table(path, "shipments")
-    assert findings == []
+    assert [(f.severity, f.check) for f in findings] == [("warning", "empty_table")]
     assert df.height == 0 and df.schema["units"] == pl.Int64
 
 
@@ -84,8 +85,8 @@ def test_bom_message_says_what_to_do(tmp_path):
 
 
 def test_missing_file(tmp_path):
-    df, [finding] = read_table(tmp_path / "nope.csv", "chips")
-    assert df is None and finding.check == "file_missing" and "nope.csv" in finding.message
+    with pytest.raises(CannotValidateError, match="nope.csv does not exist"):
+        read_table(tmp_path / "nope.csv", "chips")
 
 
 def test_non_utf8_byte_gives_its_line(approvals_csv):
@@ -143,9 +144,10 @@ def test_wrong_types_name_the_value_and_the_type(approvals_csv):
     out, findings = read_table(approvals_csv, "approvals")
     assert out is None
     bad = {(f.key, f.column, f.value): f.message for f in findings}
-    assert bad[("APR-001", "quantity_units", "400k")] == "expected a whole number, found '400k'"
+    assert bad[("APR-001", "quantity_units", "400k")] == (
+        "quantity_units must be a whole number like 400000, found '400k': correct it or empty it")
     assert bad[("APR-003", "date", "2026-02-30")] == (
-        "expected a date YYYY-MM-DD, found '2026-02-30'"
+        "date must be a date YYYY-MM-DD, found '2026-02-30': correct it or empty it"
     )
     assert not any(f.check == "not_nullable" and f.column == "date" for f in findings)
 
@@ -193,9 +195,8 @@ def test_read_folder_reads_all_seven(tmp_path, tiny_tables):
 def test_read_folder_reports_missing_file(tmp_path, tiny_tables):
     folder = write_folder(tmp_path / "d", tiny_tables)
     (folder / "chips.csv").unlink()
-    tables, findings = read_folder(folder)
-    assert "chips" not in tables
-    assert [(f.dataset, f.check) for f in findings] == [("chips", "file_missing")]
+    with pytest.raises(CannotValidateError, match="chips.csv does not exist"):
+        read_folder(folder)
 
 
 def test_manifest_catches_truncation_at_a_line_boundary(released_root):
@@ -255,7 +256,7 @@ def test_scan_is_lazy_and_hash_checked(released_root):
 
 def test_hash_mismatch_names_file_and_both_hashes(released_root):
     path = released_root / "releases" / "2026-11-29" / "approvals.parquet"
-    expected = read_registry()["releases/2026-11-29/approvals.parquet"]
+    expected = recorded(released_root, "2026-11-29", "approvals.parquet")
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
@@ -269,10 +270,8 @@ def test_hash_mismatch_names_file_and_both_hashes(released_root):
 
 
 def test_unregistered_local_file_is_refused(released_root):
-    registry = released_root / "registry.txt"
-    registry.write_text("".join(
-        line + "\n" for line in registry.read_text().splitlines() if "2026-11-29/chips." not in line
-    ))
+    folder = released_root / "releases" / "2026-11-29"
+    (folder / "gpus.parquet").write_bytes((folder / "chips.parquet").read_bytes())
     with pytest.raises(ChipSupplyError, match="not listed in"):
         load("chips", release="2026-11-29")
 
@@ -445,13 +444,15 @@ def test_diff_between_releases(released_root):
     assert "~ APR-002" in d.to_text()
 
 
-def test_unreadable_file_is_a_finding_not_a_crash(approvals_csv, monkeypatch):
-    def refuse(self):
+def test_unreadable_file_cannot_be_validated_not_a_crash(approvals_csv, monkeypatch):
+    import analytics.tables
+
+    def refuse(*args):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(type(approvals_csv), "read_bytes", refuse)
-    df, [finding] = read_table(approvals_csv, "approvals")
-    assert df is None and finding.check == "unreadable" and "Permission denied" in finding.message
+    monkeypatch.setattr(analytics.tables, "read_regular", refuse)
+    with pytest.raises(CannotValidateError, match="Permission denied"):
+        read_table(approvals_csv, "approvals")
 
 
 def test_windows_line_endings_warn_but_read(approvals_csv, tiny_tables):

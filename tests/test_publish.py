@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import polars as pl
 import pytest
 from conftest import EARLY, write_folder
 
-import analytics.publish as publish
+import analytics.journal as journal
 from analytics import datasets, paths
 from analytics.errors import ChipSupplyError, DataValidationError
 from analytics.hashes import sha256
+from analytics.manifest import Manifest
 from analytics.publish import cut_release
-from analytics.registry import read_registry
+from analytics.registry import manifest_digests, read_registry, resolve
 from analytics.schemas import DATASETS, columns
-from analytics.tables import read_folder, read_table
+from analytics.tables import csv_bytes, read_folder, read_table
 
 FILES = sorted(
     [*(f"{n}.csv" for n in DATASETS), *(f"{n}.parquet" for n in DATASETS), "datapackage.json"]
@@ -27,20 +29,25 @@ def snapshot(root):
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
-def test_cut_writes_every_file_and_registers_it(released_root):
+def test_cut_writes_every_file_and_registers_its_manifest(released_root):
     folder = released_root / "releases" / "2026-01-30"
     assert sorted(p.name for p in folder.iterdir()) == FILES
-    registry = (released_root / "registry.txt").read_text().splitlines()
-    assert registry == sorted(registry) and len(registry) == 2 * len(FILES)
-    for line in registry:
-        rel, digest = line.split(" ")
-        assert digest == sha256(released_root / rel) and digest.startswith("sha256:")
+    manifests = {f"releases/{r}/datapackage.json" for r in ("2026-01-30", "2026-11-29")}
+    assert read_registry() == {m: sha256(released_root / m) for m in manifests}
+    for release in ("2026-01-30", "2026-11-29"):
+        manifest = Manifest.parse((released_root / "releases" / release / "datapackage.json")
+                                  .read_bytes(), release)
+        assert sorted(manifest.files) == [f for f in FILES if f != "datapackage.json"]
+        for name, entry in manifest.files.items():
+            path = released_root / "releases" / release / name
+            assert (entry.sha256, entry.bytes) == (sha256(path), path.stat().st_size)
     assert not [p for p in (released_root / "releases").iterdir() if p.name.startswith(".")]
 
 
 def test_release_is_the_snapshot_of_its_date(released_root):
     tables, findings = read_folder(released_root / "releases" / "2026-01-30")
-    assert findings == []
+    assert [(f.dataset, f.severity, f.check) for f in findings] == [
+        ("lab_compute", "warning", "empty_table")]  # nothing known yet on that day
     assert tables["sources"]["source_id"].to_list() == [EARLY]
     assert tables["approvals"]["event_id"].to_list() == ["APR-001", "APR-002"]
     assert tables["lab_compute"].height == 0
@@ -144,25 +151,25 @@ def test_invalid_draft_lists_every_finding_and_leaves_nothing(released_root, no_
     (draft / "shipments.csv").write_text(shipments.replace("2000", "2k"))
     before = snapshot(released_root)
     with pytest.raises(DataValidationError) as err:
-        cut_release("2026-12-31", progress=False)
+        cut_release("2026-12-01", progress=False)
     found = {(f.dataset, f.key, f.column) for f in err.value.findings}
     assert found == {("approvals", "APR-002", "action"), ("shipments", "SHP-001", "units")}
     assert snapshot(released_root) == before
-    assert not (released_root / "releases" / "2026-12-31").exists()
+    assert not (released_root / "releases" / "2026-12-01").exists()
 
 
 def test_failure_after_writing_rolls_everything_back(released_root, no_consistency, monkeypatch):
     before = snapshot(released_root)
-    real = publish._replace
+    real = journal.replace_file
 
     def fail_on_changelog(path, content):
         if path.name == "CHANGELOG.md":
             raise OSError("disk full")
         real(path, content)
 
-    monkeypatch.setattr(publish, "_replace", fail_on_changelog)
+    monkeypatch.setattr(journal, "replace_file", fail_on_changelog)
     with pytest.raises(OSError, match="disk full"):
-        cut_release("2026-12-31", progress=False)
+        cut_release("2026-12-01", progress=False)
     assert snapshot(released_root) == before
     assert sorted(p.name for p in (released_root / "releases").iterdir()) == [
         "2026-01-30", "2026-11-29"
@@ -201,13 +208,106 @@ def test_progress_goes_to_stderr(data_root, capsys):
     assert "[3/6] cross-dataset checks" in err
 
 
-def test_repository_registry_matches_the_released_files():
+#: The manifests of the first releases, as cut: their bytes, and so every file's, never change.
+FIRST_MANIFESTS = {
+    "2026-01-30": "sha256:21494d02a269ab883f8a7fa5bb1e4777522f2e38ee90387e5713109802629b41",
+    "2026-11-29": "sha256:53f8b0b2039b4082102fde7b77fcddc540776c9e39651a6cf6f339f7a6ac534e",
+}
+
+
+def test_repository_registry_matches_every_released_byte():
     """A released file that changes by one byte must fail the suite."""
-    registry = paths.REPO_ROOT / "data" / "registry.txt"
-    assert registry.is_file(), "data/registry.txt is missing"
-    entries = read_registry(registry)
-    assert entries, "data/registry.txt lists no file"
-    for rel, digest in entries.items():
-        path = registry.parent / rel
-        assert path.is_file(), f"{rel} is registered but missing"
-        assert sha256(path) == digest, f"{rel}: registry says {digest}, file has {sha256(path)}"
+    data = paths.REPO_ROOT / "data"
+    digests = manifest_digests(data / "registry.txt")
+    assert digests, "data/registry.txt lists no release"
+    for release, digest in FIRST_MANIFESTS.items():
+        assert digests.get(release) == digest, f"the manifest of {release} changed"
+    on_disk = {p.name for p in (data / "releases").iterdir()}
+    assert on_disk == set(digests), "a release folder is not registered, or the reverse"
+    for release, digest in digests.items():
+        folder = data / "releases" / release
+        assert sha256(folder / "datapackage.json") == digest, f"{release}: manifest changed"
+        manifest = Manifest.parse((folder / "datapackage.json").read_bytes(), release)
+        assert {p.name for p in folder.iterdir()} == {*manifest.files, "datapackage.json"}
+        for name, entry in manifest.files.items():
+            raw = (folder / name).read_bytes()
+            assert len(raw) == entry.bytes, f"{release}/{name}: size changed"
+            assert "sha256:" + hashlib.sha256(raw).hexdigest() == entry.sha256, (
+                f"{release}/{name}: manifest says {entry.sha256}, file has {sha256(folder / name)}"
+            )
+
+
+def test_csv_and_parquet_of_every_repository_release_are_the_same_table():
+    data = paths.REPO_ROOT / "data"
+    for release in manifest_digests(data / "registry.txt"):
+        folder = data / "releases" / release
+        for csv in sorted(folder.glob("*.csv")):
+            parquet = pl.read_parquet(csv.with_suffix(".parquet"))
+            assert csv_bytes(parquet) == csv.read_bytes(), f"{release}/{csv.stem}"
+
+
+# --------------------------------------------------------------------------- revisions
+def _revise_summary(root, text="Approved at least 400,000 (corrected)"):
+    path = root / "draft" / "approvals.csv"
+    path.write_text(path.read_text().replace("Approved at least 400,000", text))
+
+
+def test_revision_is_a_new_release_of_the_same_date(released_root, no_consistency):
+    old = datasets.load("approvals", release="2026-01-30")
+    _revise_summary(released_root)
+    folder = cut_release("2026-01-30", revision=True, reason="summary as the source words it",
+                         progress=False)
+    assert folder.name == "2026-01-30.2"
+    assert datasets.releases() == ["2026-01-30", "2026-01-30.2", "2026-11-29"]
+    assert datasets.latest_release() == "2026-11-29"
+    new = datasets.load("approvals", release="2026-01-30")  # a date: its newest revision
+    assert new["summary"][0].endswith("(corrected)")
+    assert datasets.load("approvals", release="2026-01-30.2").equals(new)
+    assert datasets.load("approvals", release="2026-01-30.1").equals(old)  # full id of the first
+    manifest = json.loads((folder / "datapackage.json").read_text())
+    assert manifest["version"] == "2026-01-30.2"
+    assert manifest["revision"] == {"of": "2026-01-30", "reason": "summary as the source words it"}
+    registry = (released_root / "registry.txt").read_text().splitlines()
+    i = registry.index("# 2026-01-30.2 revises 2026-01-30: summary as the source words it")
+    assert registry[i + 1].startswith("releases/2026-01-30.2/datapackage.json sha256:")
+    entry = (released_root / "CHANGELOG.md").read_text().split("## 2026-01-30.2")[1]
+    assert entry.startswith(" (revision of 2026-01-30)\n")
+    assert "Why: summary as the source words it" in entry
+    assert "Compared with 2026-01-30." in entry and "  - changed APR-001: summary" in entry
+    _revise_summary(released_root, "Approved at least 400,000 (corrected twice)")
+    cut_release("2026-01-30", revision=True, reason="again", progress=False)
+    assert resolve("2026-01-30") == "2026-01-30.3"
+    text = (released_root / "CHANGELOG.md").read_text()
+    assert "## 2026-01-30.3 (revision of 2026-01-30.2)" in text
+
+
+def test_every_release_validates_after_a_revision(released_root, no_consistency, capsys):
+    from analytics.cli import main
+
+    _revise_summary(released_root)
+    cut_release("2026-01-30", revision=True, reason="summary", progress=False)
+    assert main(["validate", "--release", "all", "--format", "json"]) == 0, capsys.readouterr()
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(("date", "options", "message"), [
+    ("2026-01-30", {"revision": True}, "a revision needs --reason"),
+    ("2026-01-29", {"revision": True, "reason": "x"}, "no release dated 2026-01-29 to revise"),
+    ("2026-01-30", {"revision": True, "reason": "x"}, "nothing to revise"),
+    ("2026-11-29", {}, "release 2026-11-29 exists"),
+    ("2026-06-01", {}, "older than the latest release 2026-11-29"),
+    ("2099-01-01", {}, "is in the future"),
+    ("2026-01-30.2", {}, "use --revision"),
+])
+def test_refused_cuts_change_nothing(released_root, no_consistency, date, options, message):
+    before = snapshot(released_root)
+    with pytest.raises(ChipSupplyError, match=message):
+        cut_release(date, progress=False, **options)
+    assert snapshot(released_root) == before
+
+
+def test_a_date_before_every_source_is_refused(data_root):
+    with pytest.raises(ChipSupplyError, match="no source of the draft was public on 2025-12-01 "
+                       r"\(the earliest is dated 2026-01-01\)"):
+        cut_release("2025-12-01", progress=False)
+    assert not (data_root / "releases").exists()

@@ -204,3 +204,33 @@ def test_ci_workflow_and_pre_commit_hook():
     assert hook["id"] == "chip-supply-validate"
     assert hook["entry"] == "chip-supply validate --draft"
     assert hook["files"] == "^data/draft/" and hook["pass_filenames"] is False
+
+
+def test_one_contract_error_never_hides_the_tables_other_findings(tmp_path):
+    folder = tmp_path / "in"
+    shutil.copytree(BASE, folder)
+    path = folder / "shipments.csv"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace(",320000,,330000,", ",-5,,330000,", 1)  # SHP-004: a contract error
+    text = text.replace(",reported,trendforce-20240924-h20-halted,low,Deliveries",
+                        ",reported,no-such-source,low,Deliveries", 1)  # SHP-005: dangling
+    path.write_text(text, encoding="utf-8")
+    result = quality.validate_folder(folder, suite=False)
+    found = {(f.key, f.column, f.check): f for f in result.errors}
+    negative = found[("SHP-004", "units_low", "greater_than_or_equal_to(0)")]
+    assert negative.message == "units_low must be ≥ 0: correct the figure or empty it"
+    assert any(k == "SHP-005" and c == "source_ids" for k, c, _ in found), sorted(found)
+
+
+def test_every_finding_says_what_to_do(tmp_path):
+    folder = tmp_path / "in"
+    shutil.copytree(BASE, folder)
+    path = folder / "shipments.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",320000,,330000,", ",340000,,330000,",
+                                                              1), encoding="utf-8")
+    result = quality.validate_folder(folder, suite=False)
+    [triplet] = [f for f in result.errors if f.check == "units_triplet_ordered"]
+    assert (triplet.key, triplet.column) == ("SHP-004", "units_low")
+    assert triplet.value == "units_low=340000, units=None, units_high=330000"
+    assert "put the low, central and high figures in order" in triplet.message
+    assert all(":" in f.message for f in result.findings)
