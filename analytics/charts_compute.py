@@ -132,11 +132,12 @@ def fleet_compute(
             .mark_rule(strokeWidth=3, opacity=0.6)
             .encode(x=alt.X("low:Q", scale=scale), x2=alt.X2("high:Q")),
         )
-    return alt.layer(*layers).properties(
+    chart = alt.layer(*layers).properties(
         title=alt.Title(title, subtitle=_fleet_subtitle(missing)),
         width=280,
         height=alt.Step(18),
     )
+    return cb.offer_data(chart, rows, drop=("central", "low", "high", "point", "row"))
 
 
 def _fleet_scale(rows: pl.DataFrame, measure: str) -> tuple[Any, Any]:
@@ -279,8 +280,9 @@ def release_diff(diff_frame: Frame, *, title: str = "What changed between releas
     )
     bars = base.mark_bar()
     labels = base.mark_text(align="left", dx=4, baseline="middle").encode(text="rows:Q")
-    return alt.layer(bars, labels).properties(
+    chart = alt.layer(bars, labels).properties(
         title=alt.Title(title, subtitle="Rows: dataset; bars: rows added, removed and changed"),
         width=360,
         height=alt.Step(14),
     )
+    return cb.offer_data(chart, counts)

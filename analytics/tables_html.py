@@ -64,8 +64,8 @@ def _header(col: Column) -> Any:
     from great_tables import html
 
     unit = col.unit if col.unit and col.unit not in col.label.split() else ""
-    note = " · central (5–95%)" if col.interval else ""
-    small = f'<span class="cs-unit">{escape(unit + note)}</span>' if unit or note else ""
+    note = " · ".join(t for t in (unit, "central (5–95%)" if col.interval else "") if t)
+    small = f'<span class="cs-unit">{escape(note)}</span>' if note else ""
     return html(f"{escape(col.label)}{small}")
 
 
@@ -119,6 +119,7 @@ def styled(df: pl.DataFrame, *, sources_page: str = SOURCES_PAGE,
     gt = GT(text, id=table_id or _table_id(df), auto_align=False)
     gt = gt.cols_label(cases={c.name: _header(c) for c in columns})
     numbers = [c.name for c in columns if c.kind == "number"]
+    gt = gt.cols_align("left")
     if numbers:
         gt = gt.cols_align("right", columns=numbers)
     for c in columns:
