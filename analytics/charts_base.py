@@ -31,7 +31,8 @@ def _theme() -> dict[str, Any]:
         "config": {
             "font": FONT,
             "view": {"continuousWidth": 520, "continuousHeight": 320, "stroke": None},
-            "title": {"fontSize": 15, "anchor": "start", "subtitleColor": "#555", "offset": 8},
+            "title": {"fontSize": 15, "anchor": "start", "subtitleColor": "#555", "offset": 8,
+                      "subtitlePadding": 5},
             "axis": {
                 "labelFontSize": 11,
                 "titleFontSize": 12,
