@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # imported on first use by __getattr__
     from analytics.report import render
     from analytics.schemas import validate_lazy
     from analytics.tables import read_folder, read_table
+    from analytics.tables_html import styled, table_html
     from analytics.training import (
         implied_mfu,
         max_training_flop,
@@ -102,7 +103,9 @@ __all__ = [
     "sample",
     "scan",
     "share_of_line",
+    "styled",
     "sum_intervals",
+    "table_html",
     "timeline",
     "tpp",
     "tpp_density_scatter",
