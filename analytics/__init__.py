@@ -26,8 +26,9 @@ if TYPE_CHECKING:  # imported on first use by __getattr__
         tpp_density_scatter,
     )
     from analytics.charts import fleet_compute as fleet_compute_chart
+    from analytics.charts_stock import gate_chart, stock_chart
     from analytics.compute import classify, performance_density, share_of_line, tpp
-    from analytics.datasets import Diff, as_of, diff, load, scan
+    from analytics.datasets import Diff, as_of, data_cutoff, diff, load, scan
     from analytics.display import enable_charts, notebook_setup
     from analytics.errors import (
         CannotValidateError,
@@ -38,7 +39,10 @@ if TYPE_CHECKING:  # imported on first use by __getattr__
         NotebookError,
         ReleaseNotFoundError,
     )
+    from analytics.evidence import evidence_coverage
     from analytics.fleet import fleet_compute, h100e
+    from analytics.gates import gate_matrix, gate_status
+    from analytics.holdings import best_estimate
     from analytics.publish import cut_release
     from analytics.quality import Result, validate_draft, validate_folder, validate_release
     from analytics.reconciliation import reconcile, timeline
@@ -46,6 +50,8 @@ if TYPE_CHECKING:  # imported on first use by __getattr__
     from analytics.release import Release
     from analytics.report import render
     from analytics.schemas import validate_lazy
+    from analytics.stock import compute_flows, compute_stock
+    from analytics.stock_inputs import missing_stock_inputs, stock_derivations
     from analytics.tables import read_folder, read_table
     from analytics.tables_html import styled, table_html
     from analytics.training import (
@@ -75,18 +81,27 @@ __all__ = [
     "__version__",
     "approvals_vs_deliveries",
     "as_of",
+    "best_estimate",
     "classify",
+    "compute_flows",
+    "compute_stock",
     "cut_release",
+    "data_cutoff",
     "diff",
     "enable_charts",
+    "evidence_coverage",
     "fit_lognormal",
     "fleet_compute",
     "fleet_compute_chart",
+    "gate_chart",
+    "gate_matrix",
+    "gate_status",
     "h100e",
     "implied_mfu",
     "latest_release",
     "load",
     "max_training_flop",
+    "missing_stock_inputs",
     "notebook_setup",
     "performance_density",
     "policy_timeline",
@@ -103,6 +118,8 @@ __all__ = [
     "sample",
     "scan",
     "share_of_line",
+    "stock_chart",
+    "stock_derivations",
     "styled",
     "sum_intervals",
     "table_html",

@@ -1,7 +1,7 @@
 """Quarterly sums of uncertain figures: percentiles of a sum, never sums of percentiles.
 
 :func:`quarterly` groups rows by quarter and key columns and adds the lognormals fitted
-to their triplets (:func:`analytics.uncertainty.lognormal_params`), in closed form
+to their triplets (:func:`analytics.bounds.lognormal_params`), in closed form
 (Fenton-Wilkinson moment matching) or by sampling
 (:func:`analytics.uncertainty.sum_intervals`):
 
@@ -10,7 +10,10 @@ to their triplets (:func:`analytics.uncertainty.lognormal_params`), in closed fo
   summed per group, and a lognormal with that mean and variance gives the percentiles.
   Closed form, one vectorised polars aggregation: a LazyFrame stays lazy and runs on
   the streaming engine.
-- ``"sample"``: Monte Carlo (``n`` draws per row, ``seed``); exact up to sampling noise,
+- ``"sample"``: Monte Carlo (``n`` draws per row, ``seed``) that reads each row's
+  qualifier (``at_least``, ``at_most``, ``range``, ``about``: see
+  :mod:`analytics.uncertainty`); ``"moments"`` reads every triplet as percentiles, so
+  use ``"sample"`` where bounds and stated ranges matter. Exact up to sampling noise,
   but it holds ``groups x n`` draws in memory and collects its input. Use it for small
   data or to check ``"moments"``, which agrees within a few percent on realistic groups
   (it is exact for points and for a single item). Points are added exactly, and each
@@ -26,8 +29,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from analytics.bounds import Z95, lognormal_params, qualifier_column
 from analytics.rules import Frame, as_lazy, triplet_columns
-from analytics.uncertainty import Z95, lognormal_params, sum_intervals
+from analytics.uncertainty import sum_intervals
 
 QUARTERLY_METHODS = ("moments", "sample")
 
@@ -35,7 +39,7 @@ QUARTERLY_METHODS = ("moments", "sample")
 def _item_terms(stem: str, names: list[str]) -> dict[str, pl.Expr]:
     """Per row: the lognormal fitted to the triplet, as the terms that add up per group.
 
-    The fit is :func:`analytics.uncertainty.lognormal_params`. Terms: ``mean`` and
+    The fit is :func:`analytics.bounds.lognormal_params`. Terms: ``mean`` and
     ``var`` of a spread item (``exp(mu + s^2/2)`` and ``(exp(s^2) - 1) exp(2 mu + s^2)``),
     ``point`` (a point's value, exactly), ``q5``, ``q50``, ``q95`` (a spread item's own
     percentiles), ``missing`` and ``invalid``.
@@ -147,7 +151,7 @@ def quarterly(
     quarter = pl.col("period_start").dt.truncate("1q").alias("quarter")
     group = ["quarter", *keys]
     if method == "sample":
-        trip = [c for c in triplet_columns(stem) if c in names]
+        trip = [c for c in (*triplet_columns(stem), qualifier_column(stem)) if c in names]
         out = sum_intervals(lf.select(quarter, *keys, *trip), stem, by=group, n=n, seed=seed)
         pct = [f"{stem}_p5", f"{stem}_p50", f"{stem}_p95"]
         return out.select(*group, *pct, "n_items", "n_missing").sort(group, nulls_last=True)

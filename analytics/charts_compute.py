@@ -8,10 +8,10 @@ import polars as pl
 
 from analytics import charts_base as cb
 from analytics.compute import Frame
+from analytics.fleet import H100E_BASES
 
-_FLEET_TITLES = {
-    "h100e_bf16": "H100 equivalents (dense BF16 / 989.4 TFLOP/s)",
-    "h100e_int8": "H100 equivalents (dense INT8 / 1979 TOP/s)",
+_FLEET_TITLES = {  # the basis words live with the conversion (analytics.fleet)
+    **{f"h100e_{basis}": words for basis, (_, words) in H100E_BASES.items()},
     "flops_bf16": "Dense BF16 peak (FLOP/s)",
 }
 # log-axis labels: SI prefixes for counts, powers of ten for FLOP/s
@@ -68,7 +68,7 @@ def fleet_compute(
     fleet : polars.DataFrame or polars.LazyFrame
         :func:`analytics.compute.fleet_compute` output (``lab_compute`` rows with
         ``<measure>_low``, ``<measure>`` and ``<measure>_high``).
-    measure : {"h100e_bf16", "h100e_int8", "flops_bf16"}
+    measure : {"h100e_bf16", "h100e_8bit", "flops_bf16"}
         The figure drawn, on a log axis.
     title : str
         Chart title.

@@ -48,16 +48,8 @@ def has(lf: pl.LazyFrame, *cols: str, dtype: type[pl.DataType] | None = None) ->
 
 
 def numeric(lf: pl.LazyFrame, *cols: str) -> bool:
-    """Whether every column of ``cols`` is in ``lf`` and numeric (or all null).
-
-    Parameters
-    ----------
-    lf : LazyFrame
-    *cols : str
-
-    Returns
-    -------
-    bool
+    """Whether every column of ``cols`` is in ``lf`` and numeric (or all null); the
+    arguments are those of :func:`has` without ``dtype``.
 
     Examples
     --------
@@ -71,17 +63,8 @@ def numeric(lf: pl.LazyFrame, *cols: str) -> bool:
 
 
 def key(name: str, lf: pl.LazyFrame) -> pl.Expr:
-    """The row key of dataset ``name`` for the columns ``lf`` has (see :func:`row_key`).
-
-    Parameters
-    ----------
-    name : str
-    lf : LazyFrame
-
-    Returns
-    -------
-    Expr
-        ``String`` named ``key``.
+    """The row key of dataset ``name`` for the columns ``lf`` has (see :func:`row_key`): a
+    ``String`` expression named ``key``.
 
     Examples
     --------

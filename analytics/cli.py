@@ -28,6 +28,7 @@ def cmd_releases(args: argparse.Namespace) -> int:
     import polars as pl
 
     from analytics.datasets import scan
+    from analytics.release import Release
 
     known = releases()
     if not known:
@@ -37,7 +38,9 @@ def cmd_releases(args: argparse.Namespace) -> int:
     rows, missing = [], []
     for r in known:
         try:
-            counts = [str(scan(n, r).select(pl.len()).collect().item()) for n in DATASET_NAMES]
+            shipped = Release.open(r).names  # "-": a dataset added after the release
+            counts = [str(scan(n, r).select(pl.len()).collect().item()) if n in shipped else "-"
+                      for n in DATASET_NAMES]
         except ReleaseNotFoundError as exc:
             counts = ["?"] * len(DATASET_NAMES)
             missing.append(f"{r}: {exc}")

@@ -25,6 +25,7 @@ from analytics.rules import (
     Frame,
     add_missing_columns,
     as_lazy,
+    is_us_design,
     like,
     policy_of_rank,
     policy_rank,
@@ -126,8 +127,13 @@ def _n_thresholds() -> pl.Expr:
     return pl.sum_horizontal([pl.col(t).is_not_null().cast(pl.Int8) for t in THRESHOLDS])
 
 
-def classify(chips: Frame, rules: Frame) -> Frame:
-    """Classify every chip under every rule vintage in ``rules``.
+def classify(chips: Frame, rules: Frame, *, entities: Frame | None = None) -> Frame:
+    """Classify every chip under every rule vintage in ``rules``: the 3A090 class.
+
+    This is about the rule text: the class a chip's specifications put it in, and the
+    licence policy the vintage sets for that class. Whether a licence was required,
+    granted or denied for a buyer on a date (is-informed letters, licences, Entity List)
+    is the gates' question: :func:`analytics.gate_status`.
 
     Thresholds come only from the ``control_rules`` rows. Per rule vintage
     (``rule_id``): a clause holds when all its non-null thresholds hold (minimum
@@ -142,7 +148,11 @@ def classify(chips: Frame, rules: Frame) -> Frame:
     ``destinations`` include ``CN`` (or are empty), whose ``applies_to`` holds the
     chip's class and whose thresholds hold; the most restrictive wins. It is null when
     the vintage sets none for the chip (always for class ``none``) and ``unknown`` when
-    a missing input decides it.
+    a missing input decides it. With ``entities``, a chip whose vendor is seated outside
+    the United States (:func:`analytics.rules.is_us_design`) is ``not_applicable``:
+    a US licence policy for China governs US designs only (Huawei, Biren, Cambricon
+    chips have none); its class is still reported, since the thresholds are about
+    specifications.
 
     Parameters
     ----------
@@ -153,14 +163,17 @@ def classify(chips: Frame, rules: Frame) -> Frame:
         ``control_rules`` rows of the same release as ``chips`` (required: nothing is
         loaded behind the caller's back). A ``licence_policy`` outside
         :data:`analytics.vocab.LICENCE_POLICIES` raises ``ValueError``.
+    entities : DataFrame or LazyFrame, optional
+        ``entities`` rows (``entity_id``, ``country``) to tell US designs from others;
+        without it ``us_design`` is null and no policy is ``not_applicable``.
 
     Returns
     -------
     DataFrame or LazyFrame (the kind of ``chips``)
         One row per chip and vintage, sorted by ``chip_id``, ``effective_date``,
         ``rule_id``: ``chip_id, rule_id, rule_name, effective_date, superseded_date,
-        tpp, performance_density, eccn_class, china_licence_policy, chip_source_ids,
-        rule_source_ids``.
+        tpp, performance_density, interconnect_gbps, memory_bw_gbps, eccn_class,
+        us_design, china_licence_policy, chip_source_ids, rule_source_ids``.
 
     Examples
     --------
@@ -184,19 +197,38 @@ def classify(chips: Frame, rules: Frame) -> Frame:
         .with_columns(_eccn_class().alias("eccn_class"))
         .drop("first_class", "first_state")
     )
+    policy = pl.when(pl.col("us_design").not_()).then(pl.lit(NOT_US)).otherwise(
+        pl.col("china_licence_policy"))
     out = (
         base.join(_china_policy(base, r), on=["chip_id", "rule_id"], how="left")
+        .join(_us_designs(chips, entities), on="chip_id", how="left")
+        .with_columns(policy.alias("china_licence_policy"))
         .select(CLASSIFY_COLUMNS)
         .sort("chip_id", "effective_date", "rule_id", nulls_last=True)
     )
     return like(out, lazy)
 
 
+#: ``china_licence_policy`` of a chip that is not a US design.
+NOT_US = "not_applicable"
+
+
+def _us_designs(chips: Frame, entities: Frame | None) -> pl.LazyFrame:
+    """Per chip: ``us_design`` from its vendor's seat (null without ``entities``)."""
+    c = add_missing_columns(as_lazy(chips)[0], {"vendor_id": pl.String})
+    if entities is None:
+        return c.select("chip_id", pl.lit(None, dtype=pl.Boolean).alias("us_design"))
+    seats = as_lazy(entities)[0].select(pl.col("entity_id").alias("vendor_id"),
+                                        pl.col("country").alias("vendor_country"))
+    return c.select("chip_id", "vendor_id").join(seats, on="vendor_id", how="left").select(
+        "chip_id", is_us_design("vendor_country").alias("us_design"))
+
+
 #: Columns of :func:`classify`, in order.
 CLASSIFY_COLUMNS = (
     "chip_id", "rule_id", "rule_name", "effective_date", "superseded_date", "tpp",
-    "performance_density", "eccn_class", "china_licence_policy", "chip_source_ids",
-    "rule_source_ids",
+    "performance_density", "interconnect_gbps", "memory_bw_gbps", "eccn_class", "us_design",
+    "china_licence_policy", "chip_source_ids", "rule_source_ids",
 )
 _CHIP_INPUTS = {
     "interconnect_gbps": pl.Float64,
@@ -325,13 +357,24 @@ def _china_policy(base: pl.LazyFrame, r: pl.LazyFrame) -> pl.LazyFrame:
     return ranks.select("chip_id", "rule_id", china.alias("china_licence_policy"))
 
 
+#: Minimum threshold of a classification clause -> (chip column it tests, share column).
+LINE_MINIMUMS: dict[str, tuple[str, str]] = {
+    "tpp_min": ("tpp", "tpp_share"),
+    "pd_min": ("performance_density", "pd_share"),
+    "interconnect_min_gbps": ("interconnect_gbps", "interconnect_share"),
+    "dram_bw_min_gbps": ("memory_bw_gbps", "dram_bw_share"),
+}
+
+
 def share_of_line(classified: Frame, rules: Frame) -> Frame:
     """How close each chip sits under each classification clause it does not meet.
 
     For every row of :func:`classify` output and every classification clause of its
-    vintage for another class: ``tpp_share = tpp / tpp_min``, ``pd_share =
-    performance_density / pd_min`` and ``share_of_line`` = the smaller of the two (a
-    clause holds only when every minimum is met). Only rows under the line
+    vintage for another class, each minimum the clause sets gives a share: ``tpp /
+    tpp_min``, ``performance_density / pd_min``, ``interconnect_gbps /
+    interconnect_min_gbps`` (the October 2022 test that the A800 and H800 were cut
+    to pass) and ``memory_bw_gbps / dram_bw_min_gbps``. ``share_of_line`` is the
+    smallest (a clause holds only when every minimum is met). Only rows under the line
     (``share_of_line < 1``) are kept; the closer to 1, the closer the chip sits under it.
 
     Parameters
@@ -344,36 +387,37 @@ def share_of_line(classified: Frame, rules: Frame) -> Frame:
     Returns
     -------
     DataFrame or LazyFrame (the kind of ``classified``)
-        ``classified``'s columns plus ``clause, tpp_min, pd_min, tpp_share, pd_share,
-        share_of_line``, closest first (then by ``chip_id``, ``rule_id``, ``clause``).
+        ``classified``'s columns plus ``clause``, the four minimums, the four shares
+        (:data:`LINE_MINIMUMS`) and ``share_of_line``, closest first (then by
+        ``chip_id``, ``rule_id``, ``clause``).
 
     Examples
     --------
     >>> import polars as pl
-    >>> classified = pl.DataFrame({"chip_id": ["h20"], "rule_id": ["r"],
-    ...     "eccn_class": ["none"], "tpp": [2368.0], "performance_density": [2.91]})
-    >>> rules = pl.DataFrame({"rule_id": ["r"], "clause": ["3A090.a.1"],
+    >>> classified = pl.DataFrame({"chip_id": ["a800"], "rule_id": ["r22"],
+    ...     "eccn_class": ["none"], "tpp": [4992.0], "interconnect_gbps": [400.0]})
+    >>> rules = pl.DataFrame({"rule_id": ["r22"], "clause": ["3A090.a"],
     ...     "clause_kind": ["classification"], "eccn_class": ["3A090.a"],
-    ...     "tpp_min": [4800.0], "pd_min": [5.92]})
+    ...     "tpp_min": [4800.0], "interconnect_min_gbps": [600.0]})
     >>> out = share_of_line(classified, rules)
     >>> out.select("clause", pl.col("share_of_line").round(3)).row(0)
-    ('3A090.a.1', 0.492)
+    ('3A090.a', 0.667)
     """
     c, lazy = as_lazy(classified)
-    r = add_missing_columns(as_lazy(rules)[0], {"tpp_min": pl.Float64, "pd_min": pl.Float64})
+    c = add_missing_columns(c, {col: pl.Float64 for col, _ in LINE_MINIMUMS.values()})
+    r = add_missing_columns(as_lazy(rules)[0], dict.fromkeys(LINE_MINIMUMS, pl.Float64))
     clauses = r.filter(pl.col("clause_kind") == "classification").select(
         "rule_id", "clause", pl.col("eccn_class").alias("__class"),
-        pl.col("tpp_min").cast(pl.Float64), pl.col("pd_min").cast(pl.Float64),
+        *(pl.col(m).cast(pl.Float64) for m in LINE_MINIMUMS),
     )
+    shares = [(pl.col(col).cast(pl.Float64) / pl.col(m)).alias(share)
+              for m, (col, share) in LINE_MINIMUMS.items()]
     out = (
         c.join(clauses, on="rule_id")
         .filter(pl.col("eccn_class") != pl.col("__class"))
         .drop("__class")
-        .with_columns(
-            tpp_share=pl.col("tpp") / pl.col("tpp_min"),
-            pd_share=pl.col("performance_density") / pl.col("pd_min"),
-        )
-        .with_columns(share_of_line=pl.min_horizontal("tpp_share", "pd_share"))
+        .with_columns(shares)
+        .with_columns(share_of_line=pl.min_horizontal([s for _, s in LINE_MINIMUMS.values()]))
         .filter(pl.col("share_of_line") < 1)
         .sort(
             "share_of_line", "chip_id", "rule_id", "clause",

@@ -25,6 +25,7 @@ import polars as pl
 
 from analytics.checkrows import FIELDS
 from analytics.errors import Finding
+from analytics.evidence_checks import EVIDENCE_CHECKS
 from analytics.record_checks import (
     after_release_date,
     before_chip_release,
@@ -47,6 +48,7 @@ CHECKS: tuple[Callable[..., list[pl.LazyFrame]], ...] = (
     quantity_scope_mismatch,
     tpp_mismatch,
     text_safety,
+    *EVIDENCE_CHECKS,
 )
 
 
@@ -157,7 +159,10 @@ def check(
         Sorted; ``dangling_reference``, ``after_release_date``, ``before_chip_release``,
         ``delivery_without_approval``, ``holdings_exceed_shipments``,
         ``quantity_scope_mismatch``, ``tpp_mismatch``, ``html_in_text``,
-        ``formula_in_text`` and ``oversized_field``.
+        ``formula_in_text``, ``oversized_field``, and the evidence checks of
+        :mod:`analytics.evidence_checks` (``figure_without_evidence``,
+        ``evidence_without_record``, ``evidence_unknown_field``,
+        ``approval_without_evidence``).
 
     Examples
     --------

@@ -14,11 +14,16 @@ from typing import Any
 
 import polars as pl
 
+from analytics.evidence import forget_figures, unknown_figures
 from analytics.registry import latest_release, releases
 from analytics.release import Release, check_dataset
 from analytics.rules import public_date, row_key
+from analytics.vocab import EVENT_DATES
 
-__all__ = ["Diff", "as_of", "diff", "latest_release", "load", "public_date", "releases", "scan"]
+__all__ = [
+    "Diff", "as_of", "data_cutoff", "diff", "latest_release", "load", "public_date", "releases",
+    "scan",
+]
 
 
 # --------------------------------------------------------------------------- loading
@@ -47,6 +52,9 @@ def load(name: str, release: str | Path = "latest") -> pl.DataFrame:
         The release is neither here nor downloadable.
     DataValidationError
         The draft breaks its contract.
+    ChipSupplyError
+        The release does not ship ``name``: a dataset added after it was cut (e.g.
+        ``evidence`` in ``2026-11-29``; see :meth:`analytics.Release.require`).
 
     Examples
     --------
@@ -60,18 +68,8 @@ def load(name: str, release: str | Path = "latest") -> pl.DataFrame:
 
 
 def scan(name: str, release: str | Path = "latest") -> pl.LazyFrame:
-    """A lazy query over one dataset of a release (verified like :func:`load`).
-
-    Parameters
-    ----------
-    name : str
-        One of :data:`analytics.DATASETS`.
-    release : str or Path
-        As for :func:`load`.
-
-    Returns
-    -------
-    polars.LazyFrame
+    """A lazy query over one dataset of a release: arguments, checks and errors as for
+    :func:`load`, and nothing is read until the query is collected.
 
     Examples
     --------
@@ -91,8 +89,12 @@ def _as_date(value: str | dt.date) -> dt.date:
 def as_of(tables: dict[str, pl.DataFrame], date: str | dt.date) -> dict[str, pl.DataFrame]:
     """What was public on ``date``: the knowledge snapshot a release holds.
 
-    Keeps the sources public by ``date`` (see :func:`public_date`), trims each fact
-    row's ``source_ids`` to them and drops rows left with none; other tables whole.
+    Keeps the sources public by ``date`` (see :func:`public_date`), trims each row's
+    ``source_ids`` to them and drops rows left with none, and keeps the evidence rows
+    that cite them. A figure whose evidence rows all cite later sources was not known
+    yet: it is emptied (see :func:`analytics.evidence.forget_figures`); a figure without
+    evidence rows is kept. An Entity List addition whose sources are all later is
+    emptied too. Other tables are kept whole.
 
     >>> import datetime as dt, polars as pl
     >>> src = pl.DataFrame({"source_id": ["a", "b"], "published_date": [dt.date(2026, 1, 1)] * 2,
@@ -109,13 +111,85 @@ def as_of(tables: dict[str, pl.DataFrame], date: str | dt.date) -> dict[str, pl.
     for name, df in tables.items():
         if name == "sources":
             out[name] = sources
+        elif name == "evidence":
+            out[name] = df.filter(pl.col("source_id").is_in(public))
+        elif name == "entities" and "entity_list_source_ids" in df.columns:
+            out[name] = _listing_as_of(df, public)
         elif "source_ids" in df.columns:
             out[name] = df.with_columns(
                 pl.col("source_ids").list.eval(pl.element().filter(pl.element().is_in(public)))
             ).filter(pl.col("source_ids").list.len() > 0)
         else:
             out[name] = df
+    if "evidence" in tables:
+        out = forget_figures(out, unknown_figures(tables["evidence"], public.explode()))
     return out
+
+
+def _listing_as_of(entities: pl.DataFrame, public: pl.Series) -> pl.DataFrame:
+    """Entity List additions as known when only ``public`` (imploded) sources were public."""
+    ids = pl.col("entity_list_source_ids")
+    kept = ids.list.eval(pl.element().filter(pl.element().is_in(public)))
+    later = (ids.list.len().fill_null(0) > 0) & (kept.list.len().fill_null(0) == 0)
+    listing = [c for c in ("entity_list_date", "entity_list_precision", "entity_list_citation")
+               if c in entities.columns]
+    return entities.with_columns(
+        *(pl.when(later).then(None).otherwise(pl.col(c)).alias(c) for c in listing),
+        kept.alias("entity_list_source_ids"),
+    )
+
+
+def data_cutoff(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """How fresh a release's data is: its latest event and its latest dated source.
+
+    The event date of each dated record is its column in :data:`analytics.vocab.EVENT_DATES`
+    (an approval's date, the start of a shipment's period, ...); undated sources do not
+    count.
+
+    Parameters
+    ----------
+    tables : dict of str to polars.DataFrame
+        A release's tables (a dataset it lacks is skipped).
+
+    Returns
+    -------
+    polars.DataFrame
+        Two rows, ``latest event`` and ``latest source``: ``what``, ``date``, ``dataset``
+        and ``key`` of the record (the first key when several share the date).
+
+    Examples
+    --------
+    >>> import datetime as dt, polars as pl
+    >>> apr = pl.DataFrame({"event_id": ["APR-001", "APR-002"],
+    ...     "date": [dt.date(2026, 1, 5), dt.date(2026, 6, 3)]})
+    >>> src = pl.DataFrame({"source_id": ["a", "b"],
+    ...     "published_date": [dt.date(2026, 8, 27), None]})
+    >>> for row in data_cutoff({"approvals": apr, "sources": src}).rows():
+    ...     print(row)
+    ('latest event', datetime.date(2026, 6, 3), 'approvals', 'APR-002')
+    ('latest source', datetime.date(2026, 8, 27), 'sources', 'a')
+    """
+    dated = [
+        tables[name].select(
+            pl.col(col).alias("date"), pl.lit(name).alias("dataset"),
+            row_key(name, tables[name].columns).alias("key"),
+        )
+        for name, col in EVENT_DATES.items() if name in tables and col in tables[name].columns
+    ]
+    schema = {"date": pl.Date, "dataset": pl.String, "key": pl.String}
+    events = pl.concat([pl.DataFrame(schema=schema), *dated], how="vertical_relaxed")
+    sources = tables["sources"].select(
+        pl.col("published_date").alias("date"), pl.lit("sources").alias("dataset"),
+        pl.col("source_id").alias("key"),
+    ) if "sources" in tables else pl.DataFrame(schema=schema)
+    rows = []
+    for what, df in (("latest event", events), ("latest source", sources)):
+        top = df.drop_nulls("date").sort("date", "dataset", "key",
+                                         descending=[True, False, False])
+        rows.append(pl.DataFrame({"what": [what]}).hstack(
+            top.head(1) if top.height else pl.DataFrame([[None]] * 3, schema=schema)
+        ))
+    return pl.concat(rows, how="vertical_relaxed")
 
 
 # --------------------------------------------------------------------------- diffs

@@ -53,6 +53,8 @@ def _rules(spec) -> str:
     if spec.unique:
         out.append("unique")
     out.append("may be empty" if spec.nullable else "required")
+    if not spec.required:
+        out.append("optional column")
     return "; ".join(out)
 
 
@@ -78,7 +80,10 @@ def render() -> str:
         "Generated from `analytics/schemas.py` by `python -m analytics.dictionary`; do not edit",
         "by hand. Every table is one CSV per release (`data/releases/<date>/<table>.csv`),",
         "UTF-8, comma-separated, dates `YYYY-MM-DD`, list cells joined by `;`, empty cell = null.",
-        "Uncertain figures are triplets `x_low`, `x`, `x_high` (5th, 50th, 95th percentile).",
+        "Uncertain figures are triplets `x_low`, `x`, `x_high` (5th, 50th, 95th percentile),",
+        "or, when their qualifier is `range`, `at_least` or `at_most`, the bounds a source states.",
+        "`parameters` and `evidence` were added later: releases cut before them do not ship",
+        "them, and an optional column is absent from the files of releases cut before it.",
         "",
         "| table | one row is | primary key |",
         "|---|---|---|",

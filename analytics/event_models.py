@@ -16,9 +16,11 @@ from analytics.models import (
     StrList,
     _all_or_none,
     _Base,
-    _desc,
+    _end,
+    _figure,
     _ids_match,
     _non_empty_list,
+    _optional,
     _source_checks,
     _triplet_check,
 )
@@ -36,6 +38,7 @@ from analytics.vocab import (
     SHIPMENT_RECORD_TYPES,
     SLUG,
     STATUS_AS_REPORTED,
+    STOCK_CHANNELS,
 )
 
 
@@ -63,9 +66,7 @@ class Approvals(_Base):
     entity_ids: StrList = pa.Field(
         description="entity_ids of the companies the decision names; ';' in CSV"
     )
-    quantity_units: pl.Int64 = pa.Field(
-        nullable=True, ge=0, description=_desc("Quantity the decision sets", "units")
-    )
+    quantity_units: pl.Int64 = _figure("Quantity the decision sets", "units")
     quantity_qualifier: str = pa.Field(
         nullable=True, isin=QUANTITY_QUALIFIERS, description="How exact quantity_units is"
     )
@@ -119,27 +120,19 @@ class Shipments(_Base):
         str_matches=DESTINATION,
         description="ISO code(s) of the destination, 'non_CN' or 'unknown'",
     )
-    units_low: pl.Int64 = pa.Field(
-        nullable=True, ge=0, description=_desc("5th percentile of units", "units")
+    stock_channel: str = _optional(
+        "How the chips reach China's stock: exported before a control, a China-specific "
+        "part, under a licence, smuggled, or made domestically", isin=STOCK_CHANNELS,
     )
-    units: pl.Int64 = pa.Field(
-        nullable=True, ge=0, description=_desc("Central figure of units", "units")
-    )
-    units_high: pl.Int64 = pa.Field(
-        nullable=True, ge=0, description=_desc("95th percentile of units", "units")
-    )
+    units_low: pl.Int64 = _end("low", "units", "units")
+    units: pl.Int64 = _figure("Central figure of units", "units")
+    units_high: pl.Int64 = _end("high", "units", "units")
     units_qualifier: str = pa.Field(
         nullable=True, isin=QUANTITY_QUALIFIERS, description="How exact the unit figure is"
     )
-    value_usd_low: float = pa.Field(
-        nullable=True, ge=0, description=_desc("5th percentile of value", "USD, nominal")
-    )
-    value_usd: float = pa.Field(
-        nullable=True, ge=0, description=_desc("Central figure of value", "USD, nominal")
-    )
-    value_usd_high: float = pa.Field(
-        nullable=True, ge=0, description=_desc("95th percentile of value", "USD, nominal")
-    )
+    value_usd_low: float = _end("low", "value", "USD, nominal")
+    value_usd: float = _figure("Central figure of value", "USD, nominal")
+    value_usd_high: float = _end("high", "value", "USD, nominal")
     value_qualifier: str = pa.Field(
         nullable=True, isin=QUANTITY_QUALIFIERS, description="How exact the value is"
     )
@@ -175,53 +168,22 @@ class LabCompute(_Base):
         nullable=True, str_matches=SLUG, description="chip_id, when one chip type is known"
     )
     chip_reported: str = pa.Field(nullable=True, description="Hardware as the source describes it")
-    chip_count_low: pl.Int64 = pa.Field(
-        nullable=True, ge=0, description=_desc("5th percentile of chip count", "chips")
-    )
-    chip_count: pl.Int64 = pa.Field(
-        nullable=True, ge=0, description=_desc("Central chip count", "chips")
-    )
-    chip_count_high: pl.Int64 = pa.Field(
-        nullable=True, ge=0, description=_desc("95th percentile of chip count", "chips")
-    )
-    chip_count_qualifier: str = pa.Field(
-        nullable=True, required=False, isin=QUANTITY_QUALIFIERS,
-        description="How exact chip_count is (optional: releases before it lack it)",
-    )
-    gpu_hours_low: float = pa.Field(
-        nullable=True, ge=0, description=_desc("5th percentile of accelerator-hours", "chip-hours")
-    )
-    gpu_hours: float = pa.Field(
-        nullable=True, ge=0, description=_desc("Central accelerator-hours", "chip-hours")
-    )
-    gpu_hours_high: float = pa.Field(
-        nullable=True, ge=0, description=_desc("95th percentile of accelerator-hours", "chip-hours")
-    )
-    gpu_hours_qualifier: str = pa.Field(
-        nullable=True, required=False, isin=QUANTITY_QUALIFIERS,
-        description="How exact gpu_hours is (optional: releases before it lack it)",
-    )
-    training_flop_low: float = pa.Field(
-        nullable=True, ge=0, description=_desc("5th percentile of training compute", "FLOP")
-    )
-    training_flop: float = pa.Field(
-        nullable=True, ge=0, description=_desc("Central training compute", "FLOP")
-    )
-    training_flop_high: float = pa.Field(
-        nullable=True, ge=0, description=_desc("95th percentile of training compute", "FLOP")
-    )
-    training_flop_qualifier: str = pa.Field(
-        nullable=True, required=False, isin=QUANTITY_QUALIFIERS,
-        description="How exact training_flop is (optional: releases before it lack it)",
-    )
-    supersedes: StrList = pa.Field(
-        nullable=True, required=False,
-        description="record_ids of earlier estimates this one replaces; ';' in CSV (optional)",
-    )
-    overlaps: StrList = pa.Field(
-        nullable=True, required=False,
-        description="record_ids of estimates that count some of the same chips; ';' in CSV "
-        "(optional): never add them up",
+    chip_count_low: pl.Int64 = _end("low", "chip count", "chips")
+    chip_count: pl.Int64 = _figure("Central chip count", "chips")
+    chip_count_high: pl.Int64 = _end("high", "chip count", "chips")
+    chip_count_qualifier: str = _optional("How exact chip_count is", isin=QUANTITY_QUALIFIERS)
+    gpu_hours_low: float = _end("low", "accelerator-hours", "chip-hours")
+    gpu_hours: float = _figure("Central accelerator-hours", "chip-hours")
+    gpu_hours_high: float = _end("high", "accelerator-hours", "chip-hours")
+    gpu_hours_qualifier: str = _optional("How exact gpu_hours is", isin=QUANTITY_QUALIFIERS)
+    training_flop_low: float = _end("low", "training compute", "FLOP")
+    training_flop: float = _figure("Central training compute", "FLOP")
+    training_flop_high: float = _end("high", "training compute", "FLOP")
+    training_flop_qualifier: str = _optional("How exact training_flop is", isin=QUANTITY_QUALIFIERS)
+    supersedes: StrList = _optional("record_ids of earlier estimates this one replaces; ';' in CSV")
+    overlaps: StrList = _optional(
+        "record_ids of estimates that count some of the same chips, never to be added up; "
+        "';' in CSV"
     )
     method: str = pa.Field(isin=METHODS, description="How the figure was obtained")
     source_ids: StrList = pa.Field(description="Sources of the row; ';' in CSV")

@@ -1,152 +1,56 @@
-"""Evidence for every figure: find a number in a quote, and measure what the quotes cover.
+"""Evidence for every figure: which figures need it, what the quotes cover, what was known when.
 
-Each numeric figure of ``chips``, ``approvals``, ``shipments`` and ``lab_compute`` must be
-either *stated* by the verbatim quote of an ``evidence`` row (the quote contains the
-number as the document writes it) or marked *derived* / *assumed* there with a
-derivation that says how. :func:`coverage` lists every figure with its status;
-:func:`findings` turns the unsupported ones into error findings.
+Each numeric figure of ``chips``, ``approvals``, ``shipments``, ``lab_compute`` and
+``parameters`` must be either *stated* by the verbatim quote of an ``evidence`` row (the
+quote contains the number as the document writes it, see :mod:`analytics.numbers`) or
+marked *derived* / *assumed* there with a derivation that says how. :func:`coverage`
+lists every figure with its status; :func:`findings_frame` turns the unsupported ones
+into error findings.
 
-Numbers are matched the way documents write them: ``400,000``, ``400k``, ``0.4 million``,
-``$12bn``, ``3.3e24``, ``3.3 x 10^24``, ``40万``, and at any power of 1000 (``4.8 TB/s``
-states ``4,800`` GB/s; ``4.6 PF`` states ``4,600`` TFLOPS), within 1.5%.
-
->>> stated_in("ByteDance, Alibaba and Tencent may buy more than 400,000 H200", 400000)
-True
->>> stated_in("memory bandwidth of 4.8 TB/s", 4800)
-True
->>> stated_in("revenue of $12bn", 12_000_000_000)
-True
->>> stated_in("about 3.3e24 FLOP", 3.3e24)
-True
->>> stated_in("40万颗", 400_000)
-True
->>> stated_in("1,979 teraFLOPS", 989)
-False
+>>> approvals = pl.DataFrame({"event_id": ["APR-048"], "quantity_units": [400000]})
+>>> ev = pl.DataFrame({"evidence_id": ["EV-APR-0001"], "dataset": ["approvals"],
+...     "record_key": ["APR-048"], "field": ["quantity_units"],
+...     "quote": ["over 400,000 H200 chips in total"], "basis": ["stated"],
+...     "derivation": [None]}, schema_overrides={"derivation": pl.String})
+>>> coverage({"approvals": approvals}, ev).select("field", "status").row(0)
+('quantity_units', 'stated')
 """
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Iterable, Mapping
 
 import polars as pl
 
-# the figures that need evidence: dataset -> (key column, numeric columns)
+from analytics.numbers import TOLERANCE as TOLERANCE
+from analytics.numbers import numbers_in as numbers_in
+from analytics.numbers import stated_in as stated_in
+from analytics.vocab import CHIP_SPECS, PRIMARY_KEYS
+
+
+def _triplet(stem: str, qualifier: str | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return (f"{stem}_low", stem, f"{stem}_high"), (qualifier or f"{stem}_qualifier",)
+
+
+#: The figures that need evidence, by dataset, in groups: ``(figures, columns that describe
+#: them)``, e.g. a triplet and its qualifier, a chip spec and its basis. A snapshot that
+#: empties every figure of a group empties the describing columns too.
+FIGURE_GROUPS: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]] = {
+    "chips": (*(((c,), (f"{c}_basis",)) for c in CHIP_SPECS), (("tpp_stated",), ())),
+    "approvals": ((("quantity_units",), ("quantity_qualifier", "quantity_scope")),),
+    "shipments": (_triplet("units", "units_qualifier"), _triplet("value_usd", "value_qualifier")),
+    "lab_compute": (_triplet("chip_count"), _triplet("gpu_hours"), _triplet("training_flop")),
+    "parameters": (_triplet("value", "value_qualifier"),),
+}
+#: The figures that need evidence: dataset -> (key column, numeric columns).
 FIGURES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "chips": ("chip_id", (
-        "bf16_dense_tflops", "fp8_dense_tflops", "int8_dense_tops", "fp4_dense_tflops",
-        "memory_gb", "memory_bw_gbps", "interconnect_gbps", "tdp_w", "die_area_mm2",
-        "tpp_stated",
-    )),
-    "approvals": ("event_id", ("quantity_units",)),
-    "shipments": ("record_id", (
-        "units_low", "units", "units_high", "value_usd_low", "value_usd", "value_usd_high",
-    )),
-    "lab_compute": ("record_id", (
-        "chip_count_low", "chip_count", "chip_count_high", "gpu_hours_low", "gpu_hours",
-        "gpu_hours_high", "training_flop_low", "training_flop", "training_flop_high",
-    )),
+    name: (PRIMARY_KEYS[name][0], tuple(c for members, _ in groups for c in members))
+    for name, groups in FIGURE_GROUPS.items()
 }
-TOLERANCE = 0.015
+#: Datasets whose rows exist only to hold a figure: a snapshot drops a row left without one.
+FIGURE_ROWS = ("parameters",)
+#: A figure's support, from best to worst.
 STATUSES = ("stated", "derived", "assumed", "unmatched", "missing")
-
-_MULTIPLIERS = {
-    "thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6, "mil": 1e6,
-    "billion": 1e9, "bn": 1e9, "b": 1e9, "trillion": 1e12, "tn": 1e12, "t": 1e12,
-    "千": 1e3, "万": 1e4, "萬": 1e4, "亿": 1e8, "億": 1e8,
-}
-_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-          "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "a": 1, "an": 1,
-          "half a": 0.5, "dozen": 12}
-_NUMBER = re.compile(
-    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-    r"(?:\s*(?:e|E)(?P<exp>[+-]?\d+)"
-    r"|\s*(?:x|×|\*)\s*10\s*(?:\^|\*\*)?\s*(?P<exp10>[+-]?\d+)"
-    r"|\s*(?P<mult>thousand|million|billion|trillion|mn|bn|tn|mil|[kKmMbBtT](?![a-zA-Z])"
-    r"|[千万萬亿億]))?"
-)
-_WORD_NUMBER = re.compile(
-    r"\b(?P<word>half a|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|an?)"
-    r"\s+(?P<mult>thousand|million|billion|trillion)\b",
-    re.IGNORECASE,
-)
-
-
-def numbers_in(text: str) -> list[float]:
-    """Every number a text states, with its multiplier applied.
-
-    Parameters
-    ----------
-    text : str
-        A quote.
-
-    Returns
-    -------
-    list of float
-        The numbers in order of appearance; a multiplied number also appears bare
-        (``"12bn"`` gives ``12e9`` and ``12``), so a figure stored in another unit still
-        matches.
-
-    Examples
-    --------
-    >>> numbers_in("more than 400,000 chips, about $12bn, 3.3e24 FLOP")
-    [400000.0, 12000000000.0, 12.0, 3.3e+24]
-    >>> numbers_in("two million units")
-    [2000000.0]
-    """
-    out: list[float] = []
-    for m in _NUMBER.finditer(text or ""):
-        value = float(m["num"].replace(",", ""))
-        if m["exp"] or m["exp10"]:
-            out.append(value * 10.0 ** int(m["exp"] or m["exp10"]))
-            continue
-        mult = m["mult"]
-        if mult:
-            factor = _MULTIPLIERS.get(mult) or _MULTIPLIERS.get(mult.lower(), 1.0)
-            out += [value * factor, value]
-        else:
-            out.append(value)
-    for m in _WORD_NUMBER.finditer(text or ""):
-        out.append(_WORDS[m["word"].lower()] * _MULTIPLIERS[m["mult"].lower()])
-    return out
-
-
-def stated_in(text: str, figure: float, *, tolerance: float = TOLERANCE) -> bool:
-    """Whether a text states ``figure``, at any power of 1000, within ``tolerance``.
-
-    Parameters
-    ----------
-    text : str
-        A quote.
-    figure : float
-        The figure a table stores.
-    tolerance : float, default 0.015
-        Largest relative difference still counted as the same number.
-
-    Returns
-    -------
-    bool
-
-    Examples
-    --------
-    >>> stated_in("4.6 PF of FP8", 4600.0)
-    True
-    >>> stated_in("4.6 PF of FP8", 5033.2)
-    False
-    """
-    if figure is None or (isinstance(figure, float) and math.isnan(figure)):
-        return False
-    target = abs(float(figure))
-    if target == 0:
-        return any(n == 0 for n in numbers_in(text))
-    for n in numbers_in(text):
-        if n == 0:
-            continue
-        k = round(math.log(target / abs(n), 1000))
-        if abs(abs(n) * 1000.0**k - target) <= tolerance * target:
-            return True
-    return False
 
 
 def figures(tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
@@ -183,8 +87,9 @@ def figures(tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
                 pl.lit(name).alias("dataset"), pl.col(key).cast(pl.String).alias("record_key"),
                 *[pl.col(c).cast(pl.Float64) for c in present],
             )
-            .unpivot(index=["dataset", "record_key"], variable_name="field", value_name="value")
-            .drop_nulls("value")
+            .unpivot(index=["dataset", "record_key"], variable_name="field", value_name="_v")
+            .drop_nulls("_v")
+            .rename({"_v": "value"})
         )
     schema = {"dataset": pl.String, "record_key": pl.String, "field": pl.String,
               "value": pl.Float64}
@@ -284,12 +189,8 @@ def coverage_summary(cov: pl.DataFrame) -> pl.DataFrame:
 
 
 def findings_frame(cov: pl.DataFrame) -> pl.DataFrame:
-    """An error finding for every figure no evidence supports.
-
-    Parameters
-    ----------
-    cov : polars.DataFrame
-        The output of :func:`coverage`.
+    """An error finding for every figure no evidence supports, from the output of
+    :func:`coverage`.
 
     Returns
     -------
@@ -310,9 +211,10 @@ def findings_frame(cov: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("status") == "missing")
         .then(pl.lit("no evidence row supports this figure: add an evidence row whose "
                      "verbatim quote states it, or one marked derived/assumed that says how"))
-        .otherwise(pl.lit("no cited quote states this figure (compared at any power of "
-                          "1000 within 1.5%): quote the passage that states it, correct "
-                          "the figure, or mark the evidence derived/assumed with how"))
+        .otherwise(pl.format(
+            "no evidence quote states this figure ({} and others compared at any power of "
+            "1000 within 1.5%): quote the passage that states it, correct the figure, or "
+            "mark the evidence derived/assumed with how", pl.col("evidence_id")))
     )
     return bad.select(
         pl.lit("error").alias("severity"),
@@ -323,3 +225,137 @@ def findings_frame(cov: pl.DataFrame) -> pl.DataFrame:
         pl.col("value").map_elements(lambda v: f"{v:g}", return_dtype=pl.String).alias("value"),
         message.alias("message"),
     ).sort("dataset", "key", "column")
+
+
+def evidence_coverage(tables: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    """How the figures of a release are supported, per dataset: the coverage table.
+
+    Parameters
+    ----------
+    tables : mapping of str to polars.DataFrame
+        A release's tables, ``evidence`` among them (e.g. ``Release.open(r).tables()``).
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per dataset with figures: ``figures``, ``stated``, ``derived``,
+        ``assumed``, ``missing`` (no quote states it and no derivation says how) and
+        ``stated_share`` (0 to 1), sorted by dataset.
+
+    Raises
+    ------
+    ValueError
+        ``tables`` holds no ``evidence`` table (a release cut before it existed).
+
+    Examples
+    --------
+    >>> apr = pl.DataFrame({"event_id": ["APR-048", "APR-052"],
+    ...                     "quantity_units": [400_000, 75_000]})
+    >>> ev = pl.DataFrame({"evidence_id": ["EV-APR-0001"], "dataset": ["approvals"],
+    ...     "record_key": ["APR-048"], "field": ["quantity_units"],
+    ...     "quote": ["over 400,000 H200 chips"], "basis": ["stated"], "derivation": [None]},
+    ...     schema_overrides={"derivation": pl.String})
+    >>> evidence_coverage({"approvals": apr, "evidence": ev}).row(0)
+    ('approvals', 2, 1, 0, 0, 1, 0.5)
+    """
+    if "evidence" not in tables:
+        raise ValueError("these tables hold no evidence table: the release predates it")
+    summary = coverage_summary(coverage(tables, tables["evidence"]))
+    return summary.select(
+        "dataset", "figures", "stated", "derived", "assumed",
+        (pl.col("unmatched") + pl.col("missing")).alias("missing"), "stated_share",
+    )
+
+
+# --------------------------------------------------------------------------- knowledge snapshots
+def unknown_figures(evidence: pl.DataFrame, public: pl.Series) -> pl.DataFrame:
+    """The figures that were not known when only the sources ``public`` were public.
+
+    A figure was unknown when it has evidence rows and every one of them cites a source
+    not in ``public``. A figure with no evidence row is not listed (nothing says when
+    it became known).
+
+    Parameters
+    ----------
+    evidence : polars.DataFrame
+        The whole ``evidence`` dataset (``dataset``, ``record_key``, ``field``,
+        ``source_id``).
+    public : polars.Series
+        The ``source_id`` of every source public on the snapshot's date.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``dataset``, ``record_key``, ``field``, sorted.
+
+    Examples
+    --------
+    >>> ev = pl.DataFrame({"dataset": ["chips"] * 3, "record_key": ["x", "x", "y"],
+    ...     "field": ["tdp_w", "tdp_w", "tdp_w"], "source_id": ["early", "late", "late"]})
+    >>> unknown_figures(ev, pl.Series(["early"])).rows()
+    [('chips', 'y', 'tdp_w')]
+    """
+    return (
+        evidence.filter(pl.col("field").is_not_null())
+        .group_by("dataset", "record_key", "field")
+        .agg(pl.col("source_id").is_in(public.implode()).any().alias("_known"))
+        .filter(~pl.col("_known"))
+        .select("dataset", "record_key", "field")
+        .sort("dataset", "record_key", "field")
+    )
+
+
+def forget_figures(
+    tables: Mapping[str, pl.DataFrame], unknown: pl.DataFrame
+) -> dict[str, pl.DataFrame]:
+    """``tables`` with every figure of ``unknown`` emptied.
+
+    When no figure of a group is left in a row (see :data:`FIGURE_GROUPS`), the columns
+    that describe the group (qualifier, basis, scope) are emptied too; a row of
+    :data:`FIGURE_ROWS` left without any figure is dropped.
+
+    Parameters
+    ----------
+    tables : mapping of str to polars.DataFrame
+        Datasets by name; those without figures are returned as they are.
+    unknown : polars.DataFrame
+        ``dataset``, ``record_key``, ``field``, as :func:`unknown_figures` returns.
+
+    Returns
+    -------
+    dict of str to polars.DataFrame
+
+    Examples
+    --------
+    >>> shp = pl.DataFrame({"record_id": ["SHP-001", "SHP-002"], "units_low": [1, None],
+    ...     "units": [2, 5], "units_high": [3, None], "units_qualifier": ["range", "about"]})
+    >>> gone = pl.DataFrame({"dataset": ["shipments"] * 2, "record_key": ["SHP-002"] * 2,
+    ...     "field": ["units", "units_low"]})
+    >>> forget_figures({"shipments": shp}, gone)["shipments"].rows()
+    [('SHP-001', 1, 2, 3, 'range'), ('SHP-002', None, None, None, None)]
+    """
+    out = dict(tables)
+    for name, groups in FIGURE_GROUPS.items():
+        df, gone = tables.get(name), unknown.filter(pl.col("dataset") == name)
+        if df is None or gone.is_empty():
+            continue
+        key = pl.col(FIGURES[name][0]).cast(pl.String)
+        forgot = {
+            c: key.is_in(gone.filter(pl.col("field") == c)["record_key"].implode())
+            for members, _ in groups for c in members if c in df.columns
+        }
+        cleared = [pl.when(f).then(None).otherwise(pl.col(c)).alias(c) for c, f in forgot.items()]
+        described = []
+        for members, describing in groups:
+            present = [c for c in members if c in forgot]
+            if not present:
+                continue
+            left = pl.any_horizontal(pl.col(c).is_not_null() & ~forgot[c] for c in present)
+            emptied = pl.any_horizontal(forgot[c] for c in present) & ~left
+            described += [pl.when(emptied).then(None).otherwise(pl.col(d)).alias(d)
+                          for d in describing if d in df.columns]
+        df = df.with_columns(*cleared, *described)
+        if name in FIGURE_ROWS:
+            df = df.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in forgot))
+        out[name] = df
+    return out

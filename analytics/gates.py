@@ -3,12 +3,17 @@
 The US gate is the export licence: the 3A090 class of the chip under the rule vintage in
 force and that vintage's licence policy for China, the "is-informed" letters that
 require a licence for a named chip, licences actually granted, denials, and the buyer's
-Entity List listing. The Chinese gate is the import side: approvals, conditional
-approvals, discouragement, restrictions and blocks that name the chip. Every answer
-lists the events and sources it used.
+US Entity List listing (``entities.entity_list_date``, with its precision and sources).
+A chip designed outside the United States has no US gate (``not_applicable``). The
+Chinese gate is the import side: approvals, conditional approvals, discouragement,
+restrictions and blocks that name the chip. Every answer lists the events and sources it
+used.
 
->>> import datetime as dt
->>> from analytics.gates import us_gate_words
+:class:`GateBook` holds one release's tables, prepared once, and answers any chip, buyer
+(or no named buyer) and date; :func:`gate_matrix` answers a grid and
+:func:`analytics.supply_checks.delivery_without_approval` asks it about deliveries, so
+the licence rule has one home.
+
 >>> us_gate_words("case_by_case")
 'licence reviewed case by case'
 """
@@ -18,11 +23,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
+from analytics.rules import is_us_design
+
 US_GATES = ("not_controlled", "licence_required", "case_by_case", "presumption_of_denial",
             "licence_granted", "not_applicable")
+#: US gates that let an export go ahead without a licence of its own, or with one granted.
+US_GATES_OPEN = ("not_controlled", "licence_granted", "not_applicable")
 CHINA_GATES = ("no_restriction", "discouraged", "approval_required", "conditionally_approved",
                "approved", "blocked", "unknown")
 # what a Chinese decision that names a chip does to its import gate
@@ -54,6 +64,8 @@ _CN_WORDS = {
     "blocked": "blocked by Beijing",
     "unknown": "Chinese stance unknown",
 }
+_QUALIFIER_WORDS = {"at_least": "at least ", "at_most": "at most ", "about": "about ",
+                    "approx": "about "}
 COLUMNS = {
     "chip_id": pl.String, "buyer_id": pl.String, "date": pl.Date, "us_class": pl.String,
     "us_gate": pl.String, "china_gate": pl.String, "conditions": pl.String,
@@ -89,6 +101,13 @@ class _Answer:
     conditions: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    permitted: bool = False  # a US permit (a granting decision short of a licence) in force
+
+    @property
+    def us_open(self) -> bool:
+        """Whether a US export may go ahead: the gate is open, or a permit is in force."""
+        return self.us_gate in US_GATES_OPEN or (
+            self.permitted and self.us_gate != "presumption_of_denial")
 
     def cite(self, event_id: str | None, sources: Iterable[str] | None) -> None:
         if event_id and event_id not in self.events:
@@ -102,119 +121,247 @@ def _as_date(value: dt.date | str) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
-def _applies_to_buyer(entity_ids: Sequence[str] | None, buyer: str, parents: set[str],
-                      vendor: str | None, buyers: frozenset[str]) -> bool:
-    """Whether a decision reaches this buyer: it names no one, the buyer or its parent,
-    or the chip's vendor and no Chinese buyer (a decision about the vendor's sales)."""
-    names = set(entity_ids or ())
-    if not names or names & ({buyer} | parents):
-        return True
-    return vendor in names and not names & buyers
+def _ids(value: Any) -> list[str]:
+    """A list column's value, or the ``;``-joined text of a CSV read without a contract."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v for v in value.split(";") if v]
+    return list(value)
 
 
-def _vintage(classes: pl.DataFrame, on: dt.date) -> dict | None:
-    """The chip's classification row under the rule vintage in force on ``on``."""
-    live = classes.filter(
-        (pl.col("effective_date") <= on)
-        & (pl.col("superseded_date").is_null() | (pl.col("superseded_date") > on))
-    )
-    return live.row(0, named=True) if live.height else None
+def _quantity(ev: dict) -> str | None:
+    units = ev.get("quantity_units")
+    if units is None:
+        return None
+    scope = {"combined": " combined", "per_entity": " per buyer"}.get(ev.get("quantity_scope"), "")
+    return f"{_QUALIFIER_WORDS.get(ev.get('quantity_qualifier') or '', '')}{units:,}{scope}"
 
 
-def _us_side(a: _Answer, classes: pl.DataFrame, events: pl.DataFrame, who: _Buyer,
-             listed: dict | None, on: dt.date) -> None:
-    row = _vintage(classes, on)
-    if row is not None:
-        a.us_class = row["eccn_class"]
-        if row["eccn_class"] not in ("none", "unknown"):
-            a.us_gate = POLICY_GATE.get(row["china_licence_policy"] or "", "licence_required")
-        a.cite(row["rule_id"], row["rule_source_ids"])
-    for ev in events.filter(pl.col("jurisdiction") == "US").iter_rows(named=True):
-        if not who.reached_by(ev["entity_ids"]):
-            continue
-        action = ev["action"]
-        if action == "license_required" and a.us_gate == "not_controlled":
-            a.us_gate = "licence_required"
-        elif action == "approve":
-            a.us_gate = "licence_granted"
-        elif action == "deny":
-            a.us_gate = "presumption_of_denial"
-        elif action == "revenue_share":
-            a.conditions.append(f"{ev['conditions'] or ev['summary']} ({ev['event_id']})")
+@dataclass(frozen=True)
+class _Buyer:
+    """A buyer (``None``: no named buyer), its parents, the chip's vendor, the Chinese ids."""
+
+    entity_id: str | None
+    parents: frozenset[str]
+    vendor: str | None
+    chinese: frozenset[str]
+
+    def reached_by(self, entity_ids: Sequence[str]) -> bool:
+        """Whether a decision reaches this buyer: it names no one, the buyer or its parent,
+        or the chip's vendor and no Chinese buyer (a decision about the vendor's sales)."""
+        names = set(entity_ids)
+        if not names or names & ({self.entity_id} | self.parents) - {None}:
+            return True
+        return self.vendor in names and not names & self.chinese
+
+
+@dataclass
+class GateBook:
+    """One release's gate facts, prepared once; :meth:`answer` is one gate answer.
+
+    Build it with :meth:`of`.
+    """
+
+    chips: dict[str, dict]
+    entities: dict[str, dict]
+    us_design: dict[str, bool | None]
+    classes: dict[str, list[dict]]
+    events: dict[str, list[dict]]
+    chinese: frozenset[str]
+
+    @classmethod
+    def of(cls, *, classification: pl.DataFrame, chips: pl.DataFrame, approvals: pl.DataFrame,
+           entities: pl.DataFrame) -> GateBook:
+        """Prepare the tables of one release.
+
+        Parameters
+        ----------
+        classification : polars.DataFrame
+            :func:`analytics.classify` of ``chips`` under the release's ``control_rules``.
+        chips, approvals, entities : polars.DataFrame
+            The datasets of the same release.
+
+        Returns
+        -------
+        GateBook
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> chips = pl.DataFrame({"chip_id": ["x"], "vendor_id": ["v"], "model": ["X"]})
+        >>> ents = pl.DataFrame({"entity_id": ["v"], "name": ["V"], "country": ["CN"],
+        ...                      "parent_id": [None]})
+        >>> apr = pl.DataFrame({"event_id": [], "date": [], "jurisdiction": [], "action": [],
+        ...                     "chip_ids": [], "entity_ids": [], "source_ids": []})
+        >>> book = GateBook.of(classification=pl.DataFrame({"chip_id": []}), chips=chips,
+        ...                    approvals=apr, entities=ents)
+        >>> book.us_design
+        {'x': False}
+        """
+        designs = chips.select("chip_id", "vendor_id").join(
+            entities.select(pl.col("entity_id").alias("vendor_id"),
+                            pl.col("country").alias("vendor_country")),
+            on="vendor_id", how="left",
+        ).select("chip_id", is_us_design("vendor_country").alias("us"))
+        classes: dict[str, list[dict]] = {}
+        if classification.height:
+            for row in classification.sort("effective_date", nulls_last=True).iter_rows(
+                    named=True):
+                classes.setdefault(row["chip_id"], []).append(row)
+        events: dict[str, list[dict]] = {}
+        for row in approvals.sort("date", "event_id").iter_rows(named=True):
+            row = {**row, "entity_ids": _ids(row.get("entity_ids")),
+                   "source_ids": _ids(row.get("source_ids"))}
+            for chip in _ids(row.get("chip_ids")):
+                events.setdefault(chip, []).append(row)
+        ents = {r["entity_id"]: r for r in entities.iter_rows(named=True)}
+        return cls(
+            chips={r["chip_id"]: r for r in chips.iter_rows(named=True)},
+            entities=ents,
+            us_design=dict(designs.iter_rows()),
+            classes=classes,
+            events=events,
+            chinese=frozenset(e for e, r in ents.items() if r.get("country") == "CN"),
+        )
+
+    def answer(self, chip_id: str, buyer_id: str | None, on: dt.date | str) -> dict:
+        """Both gates for one chip, buyer (``None``: no named buyer) and date.
+
+        Parameters
+        ----------
+        chip_id : str
+        buyer_id : str or None
+        on : date or ISO str
+
+        Returns
+        -------
+        dict
+            One row of :data:`COLUMNS`, and ``us_open``: whether a US export may go ahead
+            (the gate is open, or a US permit, a granting decision short of a licence, is
+            in force: :func:`analytics.rules.is_granting`).
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> chips = pl.DataFrame({"chip_id": ["x"], "vendor_id": ["v"], "model": ["X"]})
+        >>> ents = pl.DataFrame({"entity_id": ["v"], "name": ["V"], "country": ["CN"],
+        ...                      "parent_id": [None]})
+        >>> apr = pl.DataFrame({"event_id": [], "date": [], "jurisdiction": [], "action": [],
+        ...                     "chip_ids": [], "entity_ids": [], "source_ids": []})
+        >>> book = GateBook.of(classification=pl.DataFrame({"chip_id": []}), chips=chips,
+        ...                    approvals=apr, entities=ents)
+        >>> book.answer("x", None, "2026-01-01")["us_gate"]
+        'not_applicable'
+        """
+        if chip_id not in self.chips:
+            raise KeyError(f"chip {chip_id!r} is not in the chips table")
+        if buyer_id is not None and buyer_id not in self.entities:
+            raise KeyError(f"buyer {buyer_id!r} is not in the entities table")
+        on = _as_date(on)
+        chip = self.chips[chip_id]
+        buyer = self.entities.get(buyer_id or "", {})
+        parents = frozenset({buyer.get("parent_id")} - {None})
+        who = _Buyer(buyer_id, parents, chip.get("vendor_id"), self.chinese)
+        chip_events = [e for e in self.events.get(chip_id, []) if e["date"] <= on]
+        a = _Answer()
+        if self.us_design.get(chip_id) is False:
+            a.us_class, a.us_gate = "not_us", "not_applicable"
         else:
-            continue
-        a.cite(ev["event_id"], ev["source_ids"])
-    if listed is not None:
-        a.us_gate = "presumption_of_denial"
-        a.conditions.append(f"buyer on the US Entity List since {listed['date']}")
-        a.cite(None, listed["source_ids"])
+            self._us_side(a, chip_id, chip_events, who, on)
+        _china_side(a, chip_events, who)
+        return {
+            "chip_id": chip_id, "buyer_id": buyer_id, "date": on,
+            "us_class": a.us_class, "us_gate": a.us_gate, "china_gate": a.china_gate,
+            "conditions": "; ".join(a.conditions) or None,
+            "verdict": _verdict(chip.get("model") or chip_id,
+                                buyer.get("name") or "buyers not named", on, a),
+            "event_ids": a.events, "source_ids": a.sources, "us_open": a.us_open,
+        }
+
+    def _us_side(self, a: _Answer, chip_id: str, events: list[dict], who: _Buyer,
+                 on: dt.date) -> None:
+        row = _vintage(self.classes.get(chip_id, []), on)
+        if row is not None:
+            a.us_class = row["eccn_class"]
+            if row["eccn_class"] not in ("none", "unknown"):
+                policy = row.get("china_licence_policy") or ""
+                a.us_gate = POLICY_GATE.get(policy, "licence_required")
+            a.cite(row["rule_id"], _ids(row.get("rule_source_ids")))
+        for ev in events:
+            if ev["jurisdiction"] != "US" or not who.reached_by(ev["entity_ids"]):
+                continue
+            action = ev["action"]
+            if action == "license_required" and a.us_gate == "not_controlled":
+                a.us_gate = "licence_required"
+            elif action == "approve":
+                a.us_gate, a.permitted = "licence_granted", True
+                cap = _quantity(ev)
+                if cap:
+                    a.conditions.append(f"licensed quantity {cap} ({ev['event_id']})")
+            elif action == "permit":  # exports allowed in principle; licences still reviewed
+                a.permitted = True
+                if a.us_gate in ("licence_required", "presumption_of_denial"):
+                    a.us_gate = "case_by_case"
+            elif action == "deny":
+                a.us_gate, a.permitted = "presumption_of_denial", False
+            elif action == "revenue_share":
+                a.conditions.append(f"{ev.get('conditions') or ev.get('summary')} "
+                                    f"({ev['event_id']})")
+            else:
+                continue
+            a.cite(ev["event_id"], ev["source_ids"])
+        listed = self._listing({who.entity_id, *who.parents} - {None}, on)
+        if listed is not None:
+            a.us_gate, a.permitted = "presumption_of_denial", False
+            a.conditions.append(f"{listed['who']} on the US Entity List since {listed['since']}")
+            a.cite(None, listed["source_ids"])
+
+    def _listing(self, ids: set[str], on: dt.date) -> dict | None:
+        """The earliest US Entity List listing among ``ids`` in force on ``on``.
+
+        A listing is in force from ``entity_list_date``, the first day of its period
+        (``entity_list_precision``); a month-precision listing reads ``since 2023-03``.
+        """
+        best = None
+        for eid in sorted(ids):
+            row = self.entities.get(eid, {})
+            since = row.get("entity_list_date")
+            if since is None or since > on or (best and best["date"] <= since):
+                continue
+            precision = row.get("entity_list_precision") or "day"
+            text = {"month": since.strftime("%Y-%m"), "year": str(since.year)}.get(
+                precision, since.isoformat())
+            best = {"date": since, "since": text, "who": row.get("name") or eid,
+                    "source_ids": _ids(row.get("entity_list_source_ids"))}
+        return best
 
 
-def _china_side(a: _Answer, events: pl.DataFrame, who: _Buyer) -> None:
-    for ev in events.filter(pl.col("jurisdiction") == "CN").iter_rows(named=True):
+def _vintage(classes: list[dict], on: dt.date) -> dict | None:
+    """The chip's classification row under the rule vintage in force on ``on``."""
+    for row in classes:
+        eff, sup = row.get("effective_date"), row.get("superseded_date")
+        if eff is not None and eff <= on and (sup is None or sup > on):
+            return row
+    return None
+
+
+def _china_side(a: _Answer, events: list[dict], who: _Buyer) -> None:
+    for ev in events:
         gate = CHINA_ACTION_GATE.get(ev["action"])
-        if gate is None or not who.reached_by(ev["entity_ids"]):
+        if ev["jurisdiction"] != "CN" or gate is None or not who.reached_by(ev["entity_ids"]):
             continue
         a.china_gate = gate
-        if gate == "conditionally_approved" and ev["conditions"]:
-            a.conditions.append(f"{ev['conditions']} ({ev['event_id']})")
+        if gate == "conditionally_approved":
+            said = "; ".join(x for x in (_quantity(ev), ev.get("conditions")) if x)
+            if said:
+                a.conditions.append(f"{said} ({ev['event_id']})")
         a.cite(ev["event_id"], ev["source_ids"])
-
-
-def _listing(entities: pl.DataFrame, ids: set[str], on: dt.date) -> dict | None:
-    """The earliest US Entity List listing among ``ids`` in force on ``on``."""
-    if "entity_list_date" not in entities.columns:
-        return None
-    hit = entities.filter(
-        pl.col("entity_id").is_in(sorted(ids)) & (pl.col("entity_list_date") <= on)
-    ).sort("entity_list_date")
-    if not hit.height:
-        return None
-    row = hit.row(0, named=True)
-    return {"date": row["entity_list_date"], "source_ids": row.get("entity_list_source_ids")}
 
 
 def _verdict(model: str, buyer: str, on: dt.date, a: _Answer) -> str:
     return (f"{model} for {buyer} on {on.isoformat()}: {_US_WORDS[a.us_gate]}; "
             f"{_CN_WORDS[a.china_gate]}.")
-
-
-@dataclass(frozen=True)
-class _Buyer:
-    """A buyer, its parent and the chip's vendor: whom a decision may name."""
-
-    entity_id: str
-    parents: frozenset[str]
-    vendor: str
-    chinese: frozenset[str]
-
-    def reached_by(self, entity_ids: Sequence[str] | None) -> bool:
-        return _applies_to_buyer(entity_ids, self.entity_id, set(self.parents), self.vendor,
-                                 self.chinese)
-
-
-def _one(chip: dict, buyer: dict, on: dt.date, classes: pl.DataFrame,
-         events: pl.DataFrame, entities: pl.DataFrame, vendor_country: str | None) -> dict:
-    parents = frozenset({buyer["parent_id"]} - {None})
-    chinese = frozenset(entities.filter(pl.col("country") == "CN")["entity_id"].to_list())
-    who = _Buyer(buyer["entity_id"], parents, chip["vendor_id"], chinese)
-    a = _Answer()
-    chip_events = events.filter(
-        pl.col("chip_ids").list.contains(chip["chip_id"]) & (pl.col("date") <= on)
-    ).sort("date", "event_id")
-    if vendor_country != "US":
-        a.us_class, a.us_gate = "not_us", "not_applicable"
-    else:
-        listed = _listing(entities, {buyer["entity_id"]} | parents, on)
-        _us_side(a, classes, chip_events, who, listed, on)
-    _china_side(a, chip_events, who)
-    return {
-        "chip_id": chip["chip_id"], "buyer_id": buyer["entity_id"], "date": on,
-        "us_class": a.us_class, "us_gate": a.us_gate, "china_gate": a.china_gate,
-        "conditions": "; ".join(a.conditions) or None,
-        "verdict": _verdict(chip["model"], buyer["name"], on, a),
-        "event_ids": a.events, "source_ids": a.sources,
-    }
 
 
 def gate_matrix(
@@ -238,8 +385,9 @@ def gate_matrix(
     classification : polars.DataFrame
         :func:`analytics.classify` of ``chips`` under the release's ``control_rules``.
     chips, approvals, entities : polars.DataFrame
-        The datasets of one release. ``entities`` may carry ``entity_list_date`` and
-        ``entity_list_source_ids`` (US Entity List listings).
+        The datasets of one release. ``entities`` may carry ``entity_list_date``,
+        ``entity_list_precision`` and ``entity_list_source_ids`` (US Entity List
+        listings); releases without them answer without listings.
 
     Returns
     -------
@@ -271,22 +419,48 @@ def gate_matrix(
     >>> m["us_gate"].to_list()
     ['not_controlled', 'licence_required']
     """
-    chip_rows = {r["chip_id"]: r for r in chips.iter_rows(named=True)}
-    ent_rows = {r["entity_id"]: r for r in entities.iter_rows(named=True)}
-    events = approvals.with_columns(
-        pl.col("chip_ids").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-    )
-    rows = []
-    for chip_id in chip_ids:
-        if chip_id not in chip_rows:
-            raise KeyError(f"chip {chip_id!r} is not in the chips table")
-        chip = chip_rows[chip_id]
-        vendor = ent_rows.get(chip["vendor_id"], {})
-        classes = classification.filter(pl.col("chip_id") == chip_id)
-        for buyer_id in buyer_ids:
-            if buyer_id not in ent_rows:
-                raise KeyError(f"buyer {buyer_id!r} is not in the entities table")
-            for on in dates:
-                rows.append(_one(chip, ent_rows[buyer_id], _as_date(on), classes, events,
-                                 entities, vendor.get("country")))
-    return pl.DataFrame(rows, schema=COLUMNS, orient="row")
+    book = GateBook.of(classification=classification, chips=chips, approvals=approvals,
+                       entities=entities)
+    rows = [book.answer(c, b, d) for c in chip_ids for b in buyer_ids for d in dates]
+    return pl.DataFrame([{k: r[k] for k in COLUMNS} for r in rows], schema=COLUMNS,
+                        orient="row")
+
+
+def gate_status(chip_id: str, buyer_id: str, on: dt.date | str, *,
+                release: str = "latest") -> pl.DataFrame:
+    """Both gates for one chip, buyer and date, from a release opened for the purpose.
+
+    Opens ``release`` through the release door (:meth:`analytics.Release.open`, verified
+    once per process), classifies its chips under its rules and answers as
+    :func:`gate_matrix`. Analysis code that already holds the frames calls
+    :func:`gate_matrix` instead.
+
+    Parameters
+    ----------
+    chip_id : str
+        A ``chips.chip_id``, e.g. ``"nvidia_h20_96gb"``.
+    buyer_id : str
+        An ``entities.entity_id``, e.g. ``"bytedance"``.
+    on : date or ISO str
+    release : str
+        ``"latest"``, a release id, or ``"draft"``.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row, the columns of :func:`gate_matrix`.
+
+    Examples
+    --------
+    >>> row = gate_status("nvidia_b200_hgx", "alibaba", "2026-02-15", release="2026-11-29")
+    >>> row.item(0, "us_gate"), "APR-033" in row.item(0, "event_ids")
+    ('presumption_of_denial', True)
+    """
+    from analytics.compute import classify
+    from analytics.release import Release
+
+    rel = Release.open(release)
+    t = {n: rel.table(n) for n in ("chips", "control_rules", "approvals", "entities")}
+    classification = classify(t["chips"], t["control_rules"], entities=t["entities"])
+    return gate_matrix([chip_id], [buyer_id], [on], classification=classification,
+                       chips=t["chips"], approvals=t["approvals"], entities=t["entities"])

@@ -7,7 +7,8 @@ these classes. Checks shared by several tables are made by factories
 (``_source_checks``, ``_triplet_check``), never copied. Columns added after the first
 releases are optional (``required=False``): older releases lack them, and readers fill
 them with nulls. The dated records (approvals, shipments, lab_compute) are in
-:mod:`analytics.event_models`; the registry and the validation engine in
+:mod:`analytics.event_models`, the supporting tables (parameters, evidence) in
+:mod:`analytics.support_models`; the registry and the validation engine in
 :mod:`analytics.schemas`.
 
 >>> checks = ControlRules.to_schema().columns["source_ids"].checks
@@ -17,17 +18,18 @@ them with nulls. The dated records (approvals, shipments, lab_compute) are in
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandera.polars as pa
 import polars as pl
 
 from analytics.vocab import (
+    CHIP_SPECS,
     CLAUSE_KINDS,
     CONFIDENCE,
     COUNTRY,
-    DATASETS,
     ENTITY_KINDS,
-    EVIDENCE_BASIS,
-    EVIDENCE_ID,
+    ENTITY_LIST_PRECISION,
     LICENCE_POLICIES,
     RELEASE_PRECISION,
     SLUG,
@@ -45,6 +47,27 @@ StrList = pl.List(pl.String)
 
 def _desc(text: str, unit: str | None = None) -> str:
     return f"{text} [{unit}]" if unit else text
+
+
+def _figure(text: str, unit: str, *, positive: bool = False) -> Any:
+    """A figure column: a number, at least 0 (above 0 when ``positive``), that may be empty."""
+    return pa.Field(nullable=True, description=_desc(text, unit), **{"gt" if positive else "ge": 0})
+
+
+def _end(side: str, what: str, unit: str) -> Any:
+    """The ``low`` or ``high`` end of a triplet of figures."""
+    pct = "5th" if side == "low" else "95th"
+    return _figure(f"{side.capitalize()} end of {what}: {pct} percentile, or a stated bound", unit)
+
+
+def _basis(stem: str) -> Any:
+    """The basis column of the chip figure ``stem``."""
+    return pa.Field(nullable=True, isin=VALUE_BASIS, description=f"Basis of {stem}")
+
+
+def _optional(text: str, **checks: Any) -> Any:
+    """A column added after the first releases: files of older releases lack it."""
+    return pa.Field(nullable=True, required=False, description=f"{text} (optional)", **checks)
 
 
 def _triplet_ok(data: pa.PolarsData, stem: str) -> pl.LazyFrame:
@@ -167,7 +190,31 @@ class Entities(_Base):
     aliases: StrList = pa.Field(
         description="Other spellings found in sources ('Bytedance', '字节跳动'); ';' in CSV"
     )
+    entity_list_date: pl.Date = _optional(
+        "Date the US added the entity to the Entity List", ge=EARLIEST
+    )
+    entity_list_precision: str = _optional(
+        "Precision of entity_list_date", isin=ENTITY_LIST_PRECISION
+    )
+    entity_list_citation: str = _optional(
+        "Federal Register citation of the addition, e.g. '90 FR 4617'"
+    )
+    entity_list_source_ids: StrList = _optional(
+        "Sources of the Entity List addition; ';' in CSV"
+    )
     notes: str = pa.Field(nullable=True, description="Free text")
+
+    @pa.check("entity_list_source_ids", name="source_id_format")
+    def _listing_fmt(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _ids_match(data, SOURCE_ID)
+
+    @pa.dataframe_check(name="entity_list_date_sourced")
+    def _listing(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """A listing date has its precision and at least one source; no date, neither."""
+        dated = pl.col("entity_list_date").is_not_null()
+        sourced = pl.col("entity_list_source_ids").list.len().fill_null(0) > 0
+        precise = pl.col("entity_list_precision").is_not_null()
+        return data.lazyframe.select((dated == precise) & (dated | ~sourced) & (~dated | sourced))
 
 
 # --------------------------------------------------------------------------- fact tables
@@ -190,65 +237,29 @@ class Chips(_Base):
     )
     china_specific: bool = pa.Field(description="Designed for the Chinese market under US rules")
     process_node: str = pa.Field(nullable=True, description="Foundry process as reported")
-    bf16_dense_tflops: float = pa.Field(
-        nullable=True, ge=0, description=_desc("Dense BF16 (or FP16) tensor throughput", "TFLOP/s")
-    )
-    bf16_dense_tflops_basis: str = pa.Field(
-        nullable=True, isin=VALUE_BASIS, description="Basis of bf16_dense_tflops"
-    )
-    fp8_dense_tflops: float = pa.Field(
-        nullable=True, ge=0, description=_desc("Dense FP8 tensor throughput", "TFLOP/s")
-    )
-    fp8_dense_tflops_basis: str = pa.Field(
-        nullable=True, isin=VALUE_BASIS, description="Basis of fp8_dense_tflops"
-    )
-    int8_dense_tops: float = pa.Field(
-        nullable=True, ge=0, description=_desc("Dense INT8 tensor throughput", "TOP/s")
-    )
-    int8_dense_tops_basis: str = pa.Field(
-        nullable=True, isin=VALUE_BASIS, description="Basis of int8_dense_tops"
-    )
-    fp4_dense_tflops: float = pa.Field(
-        nullable=True, ge=0, description=_desc("Dense FP4 tensor throughput", "TFLOP/s")
-    )
-    fp4_dense_tflops_basis: str = pa.Field(
-        nullable=True, isin=VALUE_BASIS, description="Basis of fp4_dense_tflops"
-    )
-    memory_gb: float = pa.Field(nullable=True, ge=0, description=_desc("On-package memory", "GB"))
-    memory_gb_basis: str = pa.Field(
-        nullable=True, isin=VALUE_BASIS, description="Basis of memory_gb"
-    )
+    bf16_dense_tflops: float = _figure("Dense BF16 (or FP16) tensor throughput", "TFLOP/s")
+    bf16_dense_tflops_basis: str = _basis("bf16_dense_tflops")
+    fp8_dense_tflops: float = _figure("Dense FP8 tensor throughput", "TFLOP/s")
+    fp8_dense_tflops_basis: str = _basis("fp8_dense_tflops")
+    int8_dense_tops: float = _figure("Dense INT8 tensor throughput", "TOP/s")
+    int8_dense_tops_basis: str = _basis("int8_dense_tops")
+    fp4_dense_tflops: float = _figure("Dense FP4 tensor throughput", "TFLOP/s")
+    fp4_dense_tflops_basis: str = _basis("fp4_dense_tflops")
+    memory_gb: float = _figure("On-package memory", "GB")
+    memory_gb_basis: str = _basis("memory_gb")
     memory_type: str = pa.Field(nullable=True, description="HBM3, HBM3e, GDDR6 ...")
-    memory_bw_gbps: float = pa.Field(
-        nullable=True, ge=0, description=_desc("Total DRAM bandwidth", "GB/s")
+    memory_bw_gbps: float = _figure("Total DRAM bandwidth", "GB/s")
+    memory_bw_gbps_basis: str = _basis("memory_bw_gbps")
+    interconnect_gbps: float = _figure("Aggregate bidirectional chip-to-chip transfer rate", "GB/s")
+    interconnect_gbps_basis: str = _basis("interconnect_gbps")
+    tdp_w: float = _figure("Board or module power", "W")
+    tdp_w_basis: str = _basis("tdp_w")
+    die_area_mm2: float = _figure(
+        "Applicable die area (logic dies, 3A090 sense)", "mm2", positive=True
     )
-    memory_bw_gbps_basis: str = pa.Field(
-        nullable=True, isin=VALUE_BASIS, description="Basis of memory_bw_gbps"
-    )
-    interconnect_gbps: float = pa.Field(
-        nullable=True,
-        ge=0,
-        description=_desc("Aggregate bidirectional chip-to-chip transfer rate", "GB/s"),
-    )
-    interconnect_gbps_basis: str = pa.Field(
-        nullable=True, isin=VALUE_BASIS, description="Basis of interconnect_gbps"
-    )
-    tdp_w: float = pa.Field(nullable=True, ge=0, description=_desc("Board or module power", "W"))
-    tdp_w_basis: str = pa.Field(nullable=True, isin=VALUE_BASIS, description="Basis of tdp_w")
-    die_area_mm2: float = pa.Field(
-        nullable=True,
-        gt=0,
-        description=_desc("Applicable die area (logic dies, 3A090 sense)", "mm2"),
-    )
-    die_area_mm2_basis: str = pa.Field(
-        nullable=True, isin=VALUE_BASIS, description="Basis of die_area_mm2"
-    )
-    tpp_stated: float = pa.Field(
-        nullable=True,
-        ge=0,
-        description=_desc(
-            "TPP as stated by a source, checked against the derived TPP", "bit x TOP/s"
-        ),
+    die_area_mm2_basis: str = _basis("die_area_mm2")
+    tpp_stated: float = _figure(
+        "TPP as stated by a source, checked against the derived TPP", "bit x TOP/s"
     )
     source_ids: StrList = pa.Field(description="Sources of the row; ';' in CSV")
     confidence: str = pa.Field(isin=CONFIDENCE, description="Our confidence in the row")
@@ -258,20 +269,9 @@ class Chips(_Base):
 
     @pa.dataframe_check(name="basis_iff_value")
     def _basis(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        stems = (
-            "bf16_dense_tflops",
-            "fp8_dense_tflops",
-            "int8_dense_tops",
-            "fp4_dense_tflops",
-            "memory_gb",
-            "memory_bw_gbps",
-            "interconnect_gbps",
-            "tdp_w",
-            "die_area_mm2",
-        )
         return data.lazyframe.select(
             pl.all_horizontal(
-                [pl.col(s).is_null() == pl.col(f"{s}_basis").is_null() for s in stems]
+                [pl.col(s).is_null() == pl.col(f"{s}_basis").is_null() for s in CHIP_SPECS]
             )
         )
 
@@ -313,25 +313,13 @@ class ControlRules(_Base):
     applies_to: StrList = pa.Field(
         description="Classes a licence-policy clause applies to; ';' in CSV"
     )
-    tpp_min: float = pa.Field(
-        nullable=True, ge=0, description=_desc("TPP at or above", "bit x TOP/s")
-    )
-    tpp_max: float = pa.Field(nullable=True, ge=0, description=_desc("TPP below", "bit x TOP/s"))
-    pd_min: float = pa.Field(
-        nullable=True, ge=0, description=_desc("Performance density at or above", "TPP/mm2")
-    )
-    pd_max: float = pa.Field(
-        nullable=True, ge=0, description=_desc("Performance density below", "TPP/mm2")
-    )
-    interconnect_min_gbps: float = pa.Field(
-        nullable=True, ge=0, description=_desc("Bidirectional transfer rate at or above", "GB/s")
-    )
-    dram_bw_min_gbps: float = pa.Field(
-        nullable=True, ge=0, description=_desc("Total DRAM bandwidth at or above", "GB/s")
-    )
-    dram_bw_max_gbps: float = pa.Field(
-        nullable=True, ge=0, description=_desc("Total DRAM bandwidth below", "GB/s")
-    )
+    tpp_min: float = _figure("TPP at or above", "bit x TOP/s")
+    tpp_max: float = _figure("TPP below", "bit x TOP/s")
+    pd_min: float = _figure("Performance density at or above", "TPP/mm2")
+    pd_max: float = _figure("Performance density below", "TPP/mm2")
+    interconnect_min_gbps: float = _figure("Bidirectional transfer rate at or above", "GB/s")
+    dram_bw_min_gbps: float = _figure("Total DRAM bandwidth at or above", "GB/s")
+    dram_bw_max_gbps: float = _figure("Total DRAM bandwidth below", "GB/s")
     licence_policy: str = pa.Field(
         nullable=True,
         isin=LICENCE_POLICIES,
@@ -380,38 +368,3 @@ class ControlRules(_Base):
                 pl.col("licence_policy").is_not_null() & (pl.col("applies_to").list.len() > 0)
             )
         )
-
-
-class Evidence(_Base):
-    """One figure or claim of a row, and the quote that states it or how it was derived."""
-
-    evidence_id: str = pa.Field(
-        unique=True, str_matches=EVIDENCE_ID, description="Stable id, e.g. 'EV-SHP-0001'"
-    )
-    dataset: str = pa.Field(isin=DATASETS, description="Dataset of the supported row")
-    record_key: str = pa.Field(
-        str_length={"min_value": 1}, description="Key of the supported row, e.g. 'SHP-004'"
-    )
-    field: str = pa.Field(
-        nullable=True, description="Column of the figure; empty for the row's claim as a whole"
-    )
-    source_id: str = pa.Field(str_matches=SOURCE_ID, description="source_id of the document")
-    quote: str = pa.Field(
-        str_length={"min_value": 1, "max_value": 2000},
-        description="Verbatim passage that states the figure as the document states it",
-    )
-    locator: str = pa.Field(nullable=True, description="Page, table or section of the quote")
-    basis: str = pa.Field(isin=EVIDENCE_BASIS, description="stated, derived or assumed")
-    derivation: str = pa.Field(
-        nullable=True,
-        description="For derived or assumed: the formula and its inputs by field and key, "
-        "or the assumption and why",
-    )
-
-    @pa.dataframe_check(name="derivation_iff_not_stated")
-    def _derivation(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        said = pl.col("derivation").is_not_null() & (pl.col("derivation").str.strip_chars() != "")
-        return data.lazyframe.select((pl.col("basis") == "stated") | said)
-
-#: The evidence model (not yet part of every release: see :data:`analytics.schemas.MODELS`).
-EVIDENCE = Evidence

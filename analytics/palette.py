@@ -35,6 +35,7 @@ ACTION = {
     "discourage": "#CC79A7",
     "investigate": "#0072B2",
     "revenue_share": "#E69F00",
+    "proposed": "#BBBBBB",
 }
 RULE_CLASS = {"3A090.a": "#CC3311", "3A090.b": "#EE7733", "none": "#BBBBBB", "unknown": "#DDDDDD"}
 LICENCE_POLICY = {

@@ -122,13 +122,17 @@ def _consistency(tables: dict[str, pl.DataFrame], date: str, say) -> list:
 def changelog_entry(tables: dict[str, pl.DataFrame], date: str, previous: str | None) -> str:
     """Markdown entry for release ``date``: per dataset, rows added, removed and changed."""
     lines = [f"## {date}", ""]
+    names = [n for n in DATASETS if n in tables]  # a draft may lack an optional dataset
     if previous is None:
         lines.append("First release.")
         lines.append("")
-        lines += [f"- `{n}`: {tables[n].height} rows" for n in DATASETS]
+        lines += [f"- `{n}`: {tables[n].height} rows" for n in names]
         return "\n".join(lines) + "\n"
     lines += [f"Compared with {previous}.", ""]
-    for name in DATASETS:
+    for name in names:
+        if name not in Release.open(previous).names:
+            lines.append(f"- `{name}`: {tables[name].height} rows; a new dataset")
+            continue
         d = diff(name, Release.open(previous).table(name), tables[name])
         lines.append(f"- `{name}`: {tables[name].height} rows; {len(d.added)} added, "
                      f"{len(d.removed)} removed, {len(d.changed)} changed")
@@ -144,7 +148,7 @@ def changelog_entry(tables: dict[str, pl.DataFrame], date: str, previous: str | 
 # --------------------------------------------------------------------------- writing
 def _write_release(folder: Path, tables: dict[str, pl.DataFrame], date: str) -> None:
     folder.mkdir(parents=True)
-    for name in DATASETS:
+    for name in (n for n in DATASETS if n in tables):
         df = tables[name].select(list(columns(name)))
         df = df.sort(list(PRIMARY_KEYS[name]), nulls_last=True)
         write_table(df, folder / f"{name}.csv", name)
@@ -172,7 +176,8 @@ def datapackage(date: str, folder: Path) -> dict:
         "title": "AI-chip supply into China: sourced, versioned datasets",
         "version": date,
         "licenses": [DATA_LICENSE],
-        "resources": [_resource(name, folder) for name in DATASETS],
+        "resources": [_resource(name, folder) for name in DATASETS
+                      if (folder / f"{name}.csv").is_file()],
     }
 
 

@@ -8,20 +8,24 @@ the whole group: it is never split across buyers.
 
 :func:`reconcile` matching, in full:
 
-The buyer group of an approval is its ``entity_ids`` minus the vendors (every
-``vendor_id`` in ``shipments`` plus ``vendors``), kept whole: ``"alibaba;bytedance;
-tencent"``. A shipment record of type ``order``, ``purchase_intent`` or ``delivery``
-to a destination that names mainland China (``CN``, ``CN+HK``; never ``non_CN``: see
+The buyer group of an approval is its ``entity_ids`` seated in mainland China, Hong
+Kong or Macau (the ``entities`` country: :func:`analytics.rules.is_buyer_country`),
+minus the vendors (every ``vendor_id`` in ``shipments`` and ``chips`` plus ``vendors``),
+kept whole: ``"alibaba;bytedance;tencent"``. A US chip designer an approval names
+(NVIDIA, AMD, Intel) is a seller, never a Chinese buyer.
+
+A shipment record of type ``order``, ``purchase_intent`` or ``delivery`` to a
+destination that names mainland China (``CN``, ``CN+HK``; never ``non_CN``: see
 :func:`analytics.rules.is_china_bound`) matches an approval when its chips are a
-non-empty subset of the approval's chips and either its named buyers are a
-non-empty subset of the group, or it names no buyer and the approval names none
-either. An aggregate delivery of zero units (no buyer named) also matches every
-group: zero to all Chinese buyers is zero to each group. Deliveries count only
-when their period ends on or after the approval date and their ``method`` is
-confirmed (``disclosed`` or ``reported``). A shipment quantity ``per_entity`` over
-several buyers counts once per buyer. Deliveries add up; orders and purchase
-intents restate demand, so for each buyer set only the largest figure of each kind
-counts before sets are added (every matched record id is still listed).
+non-empty subset of the approval's chips and either its named buyers are a non-empty
+subset of the group, or it names no buyer and the approval names none either. An
+aggregate delivery of zero units (no buyer named) also matches every group: zero to all
+Chinese buyers is zero to each group. Deliveries count only when their period ends on or
+after the approval date and their ``method`` is confirmed (``disclosed`` or
+``reported``). A shipment quantity ``per_entity`` over several buyers counts once per
+buyer. Deliveries add up; orders and purchase intents restate demand, so for each buyer
+set only the largest figure of each kind counts before sets are added (every matched
+record id is still listed).
 """
 
 from __future__ import annotations
@@ -69,11 +73,11 @@ def reconcile(
     approvals: Frame,
     shipments: Frame,
     *,
+    entities: Frame,
+    chips: Frame | None = None,
     actions: Iterable[str] = GRANTING_ACTIONS,
     vendors: Iterable[str] = (),
     confirmed_methods: Iterable[str] = CONFIRMED_METHODS,
-    chips: Frame | None = None,
-    entities: Frame | None = None,
 ) -> Frame:
     """One row per approval event: the gate, the quantity, and the matching shipments.
 
@@ -83,17 +87,18 @@ def reconcile(
     ----------
     approvals, shipments : DataFrame or LazyFrame
         Rows of the two datasets.
+    entities : DataFrame or LazyFrame
+        ``entities`` rows of the same release (required: a buyer is an entity seated in
+        mainland China, Hong Kong or Macau, and only this table says where one sits).
+    chips : DataFrame or LazyFrame, optional
+        ``chips`` rows; their ``vendor_id`` values are left out of buyer groups too
+        (pass it so that a Chinese chip designer with no shipment record is not taken
+        for a buyer).
     actions : iterable of str
         Approval actions kept; default the granting ones (approve, conditional_approval,
         permit).
     vendors : iterable of str
         More entity ids to leave out of buyer groups.
-    chips : DataFrame or LazyFrame, optional
-        ``chips`` rows; their ``vendor_id`` values are left out of buyer groups too
-        (pass it so that a vendor with no shipment record is not taken for a buyer).
-    entities : DataFrame or LazyFrame, optional
-        ``entities`` rows; an entity seated outside mainland China, Hong Kong and Macau
-        is left out of buyer groups (a US chip designer an approval names is a seller).
     confirmed_methods : iterable of str
         Delivery ``method`` values that count as confirmed.
 
@@ -124,8 +129,10 @@ def reconcile(
     ...     "vendor_id": ["nvidia"], "buyer_ids": [[]], "destination": ["CN"],
     ...     "units": [0], "method": ["reported"], "source_ids": [["s-src"]]},
     ...     schema_overrides={"buyer_ids": pl.List(pl.String)})
-    >>> reconcile(apr, shp).select("buyer_group", "gate", "confirmed_delivered",
-    ...                            "headroom").row(0)
+    >>> ent = pl.DataFrame({"entity_id": ["bytedance", "alibaba", "nvidia"],
+    ...                     "country": ["CN", "CN", "US"]})
+    >>> reconcile(apr, shp, entities=ent).select("buyer_group", "gate",
+    ...     "confirmed_delivered", "headroom").row(0)
     ('alibaba;bytedance', 'cn_import_approval', 0, 400000)
     """
     a, lazy = as_lazy(approvals)
@@ -174,21 +181,27 @@ _MATCHED_TYPES = ("order", "purchase_intent", "delivery")
 
 
 def _sellers(
-    s: pl.LazyFrame, vendors: Iterable[str], chips: Frame | None, entities: Frame | None
+    s: pl.LazyFrame, vendors: Iterable[str], chips: Frame | None, entities: Frame
 ) -> pl.LazyFrame:
-    """One row, column ``__vendors``: every entity id that is a seller, not a buyer."""
+    """One row, column ``__vendors``: every entity id that is not a Chinese buyer.
+
+    Vendors (of shipments, chips and ``vendors``) and every entity seated outside
+    mainland China, Hong Kong and Macau, or whose seat the table does not give.
+    """
+    if entities is None:
+        raise TypeError(
+            "reconcile needs the entities table of the same release (entities=...): "
+            "only it says which entities an approval names are Chinese buyers"
+        )
     parts = [
         s.select(pl.col("vendor_id").cast(pl.String)),
         pl.LazyFrame({"vendor_id": list(vendors)}, schema={"vendor_id": pl.String}),
+        as_lazy(entities)[0]
+        .filter(~is_buyer_country("country").fill_null(False))
+        .select(pl.col("entity_id").cast(pl.String).alias("vendor_id")),
     ]
     if chips is not None:
-        parts.append(as_lazy(chips)[0].select(pl.col("vendor_id")))
-    if entities is not None:  # seated outside mainland China, Hong Kong and Macau
-        parts.append(
-            as_lazy(entities)[0]
-            .filter(~is_buyer_country("country"))
-            .select(pl.col("entity_id").alias("vendor_id"))
-        )
+        parts.append(as_lazy(chips)[0].select(pl.col("vendor_id").cast(pl.String)))
     return (
         pl.concat(parts)
         .drop_nulls()

@@ -26,7 +26,7 @@ from analytics.rules import (
     starts_like_formula,
     tpp,
 )
-from analytics.vocab import DATE_PRECISION, FOREIGN_KEYS, FORWARD_RECORD_TYPES
+from analytics.vocab import DATE_PRECISION, EVENT_DATES, FOREIGN_KEYS, FORWARD_RECORD_TYPES
 
 MAX_FIELD_CHARS = 2000
 TPP_TOLERANCE = 0.005
@@ -75,16 +75,6 @@ def dangling_references(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.Lazy
     return out
 
 
-# dataset -> date column that must not be after the release date
-EVENT_DATES = {
-    "approvals": "date",
-    "shipments": "period_start",
-    "lab_compute": "as_of_date",
-    "control_rules": "published_date",
-    "chips": "release_date",
-}
-
-
 @check_doc
 def after_release_date(
     t: dict[str, pl.LazyFrame], *, release_date: date | None = None, **_: object
@@ -112,17 +102,13 @@ def after_release_date(
         rows = src.select(
             key("sources", src), public_date().alias("_d"), pl.col("date_precision").alias("_p")
         ).filter(pl.col("_d") > d)
-        out.append(
-            finding_rows(
-                rows, "sources", column="published_date", check="after_release_date",
-                value=pl.col("_d"),
-                message=pl.format(
-                    "source is public only from {} ({} precision), after the release date {}: "
-                    "a release holds only what was public on its date",
-                    text(pl.col("_d")), pl.col("_p"), pl.lit(release_date.isoformat()),
-                ),
-            )
+        message = pl.format(
+            "source is public only from {} ({} precision), after the release date {}: a "
+            "release holds only what was public on its date",
+            text(pl.col("_d")), pl.col("_p"), pl.lit(release_date.isoformat()),
         )
+        out.append(finding_rows(rows, "sources", column="published_date",
+                                check="after_release_date", value=pl.col("_d"), message=message))
     for name, col in EVENT_DATES.items():
         lf = t.get(name)
         if lf is None or not has(lf, col, dtype=pl.Date):
@@ -161,9 +147,7 @@ def before_chip_release(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.Lazy
     ['warning']
     """
     shp, chips = t.get("shipments"), t.get("chips")
-    if shp is None or chips is None:
-        return []
-    if not (
+    if shp is None or chips is None or not (
         has(shp, "period_start", dtype=pl.Date)
         and has(shp, "chip_ids", dtype=pl.List)
         and has(shp, "record_type", "period_precision")
@@ -195,17 +179,12 @@ def before_chip_release(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.Lazy
             period_start("_ps", "_prec") < period_start("_rel", "_prec")
         )
     )
-    return [
-        finding_rows(
-            rows, "shipments", column="period_start", check="before_chip_release",
-            severity="warning", value=pl.col("_ps"),
-            message=pl.format(
-                "period starts {} but chip {} was released {} ({} precision): "
-                "check the period or the chip",
-                text(pl.col("_ps")), pl.col("_chip"), text(pl.col("_rel")), pl.col("_rp"),
-            ),
-        )
-    ]
+    message = pl.format(
+        "period starts {} but chip {} was released {} ({} precision): check the period or "
+        "the chip", text(pl.col("_ps")), pl.col("_chip"), text(pl.col("_rel")), pl.col("_rp"),
+    )
+    return [finding_rows(rows, "shipments", column="period_start", check="before_chip_release",
+                         severity="warning", value=pl.col("_ps"), message=message)]
 
 
 @check_doc

@@ -34,7 +34,7 @@ from analytics.errors import (
 )
 from analytics.hashes import sha256, stamp
 from analytics.registry import RELEASE_ID, read_registry, releases, resolve
-from analytics.vocab import DATASETS, PRIMARY_KEYS
+from analytics.vocab import DATASETS, OPTIONAL_DATASETS, PRIMARY_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -205,9 +205,33 @@ class Release:
         'sources'
         """
         if self.kind == "folder":
-            return DATASETS
+            return tuple(n for n in DATASETS if n not in OPTIONAL_DATASETS
+                         or self.path(n, "csv").is_file())
         held = {Path(k).stem for k in self.expected if k.endswith(".parquet")}
         return tuple(n for n in DATASETS if n in held)
+
+    def require(self, name: str) -> None:
+        """Raise :class:`ChipSupplyError` unless this release ships dataset ``name``.
+
+        A dataset added after a release was cut (``evidence``, ``parameters``) is not in
+        it: reading it is this error, while :attr:`names`, :meth:`tables` and
+        ``chip-supply validate`` simply leave it out.
+
+        Examples
+        --------
+        >>> import analytics
+        >>> try:
+        ...     analytics.Release.open("2026-11-29").require("evidence")
+        ... except analytics.ChipSupplyError as exc:
+        ...     print(exc)
+        release 2026-11-29 has no evidence dataset; it first appears in a later release
+        """
+        check_dataset(name)
+        if name not in self.names:
+            where = f"release {self.id}" if self.kind == "release" else f"folder {self.folder}"
+            raise ChipSupplyError(
+                f"{where} has no {name} dataset; it first appears in a later release"
+            )
 
     @property
     def date(self) -> dt.date:
@@ -282,7 +306,7 @@ class Release:
         >>> analytics.Release.open("latest").table("chips").columns[0]
         'chip_id'
         """
-        check_dataset(name)
+        self.require(name)
         if self.kind == "folder":
             return self._folder_table(name)
         path = self.path(name)
@@ -329,7 +353,7 @@ class Release:
         >>> analytics.Release.open("latest").scan("chips").collect().height > 0
         True
         """
-        check_dataset(name)
+        self.require(name)
         if self.kind == "folder":
             return self._folder_table(name).lazy()
         return pl.scan_parquet(self.path(name))

@@ -40,7 +40,7 @@ from analytics.formatting import csv_text
 from analytics.key_numbers import cutoff, key_numbers
 from analytics.pages import MARKER
 from analytics.release import Release
-from analytics.vocab import FACT_TABLES, PRIMARY_KEYS
+from analytics.vocab import DATASETS, PRIMARY_KEYS
 
 # Cell HTML may keep only these tags (the formatted tables need the table ones).
 SAFE_TAGS = frozenset(
@@ -175,7 +175,7 @@ def _question(nb: Any) -> tuple[str, str]:
 def _front(rel: Release) -> dict[str, Any]:
     """What the front and sources pages show: key numbers, cutoff, sources, citing rows."""
     tables = rel.tables()
-    keys = {name: PRIMARY_KEYS[name][0] for name in FACT_TABLES}
+    keys = {name: PRIMARY_KEYS[name][0] for name in DATASETS if name != "sources"}
     return {
         "numbers": key_numbers(tables),
         "cutoff": cutoff(tables["approvals"], tables["sources"]),

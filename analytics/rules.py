@@ -436,3 +436,33 @@ def starts_like_formula(text: str | pl.Expr) -> pl.Expr:
     return _col(text).str.contains(FORMULA)
 
 
+
+
+# --------------------------------------------------------------------------- design origin
+#: ISO code of the United States: the seat of a vendor whose designs US export rules govern.
+UNITED_STATES = "US"
+
+
+def is_us_design(vendor_country: str | pl.Expr = "vendor_country") -> pl.Expr:
+    """True where a chip's vendor is seated in the United States (a US design).
+
+    A US licence policy for China applies to US designs only: a chip designed by a
+    vendor seated elsewhere (Huawei, Biren, Cambricon) has no US licence gate of its own.
+
+    Parameters
+    ----------
+    vendor_country : str or Expr
+        The ``entities.country`` of the chip's ``vendor_id``.
+
+    Returns
+    -------
+    Expr
+        Boolean; null where the country is unknown.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> pl.DataFrame({"c": ["US", "CN", None]}).select(is_us_design("c"))["c"].to_list()
+    [True, False, None]
+    """
+    return _col(vendor_country) == UNITED_STATES

@@ -24,15 +24,18 @@ from pandera.errors import SchemaError, SchemaErrors
 
 from analytics.errors import Finding
 from analytics.event_models import Approvals, LabCompute, Shipments
-from analytics.models import EVIDENCE, Chips, ControlRules, Entities, Sources, _Base
+from analytics.models import Chips, ControlRules, Entities, Sources, _Base
 from analytics.rules import add_missing_columns, row_key
+from analytics.support_models import Evidence, Parameters
 from analytics.vocab import DATASETS as DATASETS  # table metadata, read here by the readers
 from analytics.vocab import FACT_TABLES as FACT_TABLES
 from analytics.vocab import FOREIGN_KEYS as FOREIGN_KEYS
+from analytics.vocab import OPTIONAL_DATASETS as OPTIONAL_DATASETS
 from analytics.vocab import PRIMARY_KEYS as PRIMARY_KEYS
 from analytics.vocab import ForeignKey as ForeignKey
 
-#: The released datasets' models, by name (every release holds these seven).
+#: Every dataset's model, by name. A release ships all of them but the
+#: :data:`OPTIONAL_DATASETS` added after it was cut.
 SCHEMAS: dict[str, type[_Base]] = {
     "sources": Sources,
     "entities": Entities,
@@ -41,10 +44,9 @@ SCHEMAS: dict[str, type[_Base]] = {
     "approvals": Approvals,
     "shipments": Shipments,
     "lab_compute": LabCompute,
+    "parameters": Parameters,
+    "evidence": Evidence,
 }
-#: Every model by name, with ``evidence``: kept out of :data:`SCHEMAS` and ``DATASETS``
-#: because the releases cut before it hold no evidence file and must still load.
-MODELS: dict[str, type[_Base]] = {**SCHEMAS, "evidence": EVIDENCE}
 
 
 def columns(name: str) -> dict[str, pl.DataType]:
@@ -53,7 +55,7 @@ def columns(name: str) -> dict[str, pl.DataType]:
     Parameters
     ----------
     name : str
-        Dataset name (``evidence`` too).
+        Dataset name.
 
     Returns
     -------
@@ -66,21 +68,13 @@ def columns(name: str) -> dict[str, pl.DataType]:
     >>> columns("approvals")["quantity_units"]
     Int64
     """
-    schema = MODELS[name].to_schema()
+    schema = SCHEMAS[name].to_schema()
     return {col: spec.dtype.type for col, spec in schema.columns.items()}
 
 
 def list_columns(name: str) -> tuple[str, ...]:
-    """Columns stored as ``list[str]`` (semicolon-separated in CSV).
-
-    Parameters
-    ----------
-    name : str
-        Dataset name (``evidence`` too).
-
-    Returns
-    -------
-    tuple of str
+    """The names of the columns stored as ``list[str]`` (``;``-separated in CSV) of the
+    dataset ``name``.
 
     Examples
     --------
@@ -91,34 +85,21 @@ def list_columns(name: str) -> tuple[str, ...]:
 
 
 def descriptions(name: str) -> dict[str, str]:
-    """Column name to its description (with unit), in schema order.
-
-    Parameters
-    ----------
-    name : str
-        Dataset name (``evidence`` too).
-
-    Returns
-    -------
-    dict of str to str
+    """Column name to its description (with unit), in schema order, for the dataset ``name``.
 
     Examples
     --------
     >>> descriptions("shipments")["units"]
     'Central figure of units [units]'
     """
-    schema = MODELS[name].to_schema()
+    schema = SCHEMAS[name].to_schema()
     return {col: spec.description or "" for col, spec in schema.columns.items()}
 
 
 def key_of(name: str, df: pl.DataFrame) -> pl.Series:
     """The primary key of every row as one string (``rule_id/clause`` for composite keys).
 
-    Parameters
-    ----------
-    name : str
-        Dataset name.
-    df : DataFrame
+    ``name`` is a dataset name, as for :func:`columns`; ``df`` a frame of it.
 
     Returns
     -------
@@ -135,25 +116,17 @@ def key_of(name: str, df: pl.DataFrame) -> pl.Series:
 
 
 def optional_columns(name: str) -> dict[str, pl.DataType]:
-    """Columns a frame of ``name`` may lack (added after the first releases), with dtypes.
-
-    Parameters
-    ----------
-    name : str
-        Dataset name.
-
-    Returns
-    -------
-    dict of str to DataType
+    """Column name to dtype, as :func:`columns` gives them, of the columns a frame of the
+    dataset ``name`` may lack (added after the first releases).
 
     Examples
     --------
     >>> list(optional_columns("lab_compute"))[:2]
     ['chip_count_qualifier', 'gpu_hours_qualifier']
-    >>> optional_columns("entities")
+    >>> optional_columns("sources")
     {}
     """
-    schema = MODELS[name].to_schema()
+    schema = SCHEMAS[name].to_schema()
     return {c: spec.dtype.type for c, spec in schema.columns.items() if not spec.required}
 
 
@@ -210,11 +183,7 @@ def validate(name: str, df: pl.DataFrame) -> tuple[pl.DataFrame | None, list[Fin
     Every finding is reported, never only the first; row keys come from the frame's
     primary key. An optional column the frame lacks is added as nulls first.
 
-    Parameters
-    ----------
-    name : str
-        Dataset name (``evidence`` too).
-    df : DataFrame
+    ``name`` is a dataset name, as for :func:`columns`; ``df`` a frame of it.
         The table (a LazyFrame is collected first).
 
     Returns
@@ -239,7 +208,7 @@ def validate(name: str, df: pl.DataFrame) -> tuple[pl.DataFrame | None, list[Fin
     if structure:  # pandera's coercion would fail on them before reporting
         return None, structure
     df = with_optional_columns(name, df)
-    model = MODELS[name]
+    model = SCHEMAS[name]
     try:
         out = model.validate(df, lazy=True)
     except SchemaErrors as exc:
@@ -312,7 +281,7 @@ def _is_unique_check(check: str) -> bool:
 
 def _unique_sets(name: str) -> list[tuple[str, ...]]:
     """Column sets that must be unique: ``unique=True`` columns and the primary key."""
-    schema = MODELS[name].to_schema()
+    schema = SCHEMAS[name].to_schema()
     sets = [(c,) for c, spec in schema.columns.items() if spec.unique]
     pk = PRIMARY_KEYS[name]
     return sets if pk in sets else [*sets, pk]
@@ -320,7 +289,7 @@ def _unique_sets(name: str) -> list[tuple[str, ...]]:
 
 def _slice_schema(name: str) -> object:
     """The contract without its uniqueness checks (run across slices instead)."""
-    schema = MODELS[name].to_schema()
+    schema = SCHEMAS[name].to_schema()
     schema = schema.update_columns(
         {c: {"unique": False} for c, spec in schema.columns.items() if spec.unique}
     )

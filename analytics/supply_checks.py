@@ -12,105 +12,81 @@ import polars as pl
 
 from analytics.checkrows import check_doc, finding_rows, has, key, text
 from analytics.compute import classify
-from analytics.rules import CHINA, is_china_bound, is_granting
+from analytics.gates import GateBook
+from analytics.rules import is_china_bound, is_granting
 from analytics.vocab import SUPPLY_RECORD_TYPES
 
-#: Classes that mean "not in any controlled class".
-UNCLASSED = ("none", "unknown")
+_GATE_TABLES = {
+    "chips": ("chip_id", "vendor_id"),
+    "control_rules": ("rule_id", "clause_kind", "effective_date", "superseded_date"),
+    "approvals": ("event_id", "date", "jurisdiction", "action", "chip_ids", "entity_ids"),
+    "entities": ("entity_id", "country"),
+}
 
 
-def _licence_required(t: dict[str, pl.LazyFrame]) -> pl.LazyFrame | None:
-    """Per chip, the periods during which exporting it to China required a US licence.
-
-    Columns ``_chip``, ``_from``, ``_until`` (exclusive, null = open) and ``_rule``.
-    A classification clause of ``control_rules`` (thresholds as data: a clause holds when
-    every threshold it sets holds, minimum inclusive, maximum exclusive) assigns a class,
-    hence a licence requirement, from its effective date; an approvals
-    ``license_required`` event naming a chip (H20, MI308) does so from its date.
-    """
-    parts = []
-    chips, rules, apr = t.get("chips"), t.get("control_rules"), t.get("approvals")
-    classified = _classified(chips, rules)
-    if classified is not None:
-        parts.append(classified)
-    if apr is not None and has(apr, "action", "chip_ids", "event_id") and has(
-        apr, "date", dtype=pl.Date
-    ):
-        parts.append(
-            apr.filter(pl.col("action") == "license_required")
-            .select(
-                pl.col("chip_ids").alias("_chip"), pl.col("date").alias("_from"),
-                pl.lit(None, dtype=pl.Date).alias("_until"),
-                pl.format("licence requirement {}", pl.col("event_id")).alias("_rule"),
-            )
-            .explode("_chip")
-            .filter(pl.col("_chip").is_not_null())
-        )
-    return pl.concat(parts, how="vertical_relaxed") if parts else None
-
-
-def _classified(chips: pl.LazyFrame | None, rules: pl.LazyFrame | None) -> pl.LazyFrame | None:
-    """Licence periods from :func:`analytics.compute.classify`."""
-    if chips is None or rules is None:
-        return None
-    need = ("rule_id", "clause_kind", "effective_date", "superseded_date")
-    if not has(chips, "chip_id") or not has(rules, *need):
-        return None
+def _exports_into_china(shp: pl.LazyFrame) -> pl.LazyFrame:
+    """Deliveries of more than zero units into China, one row per chip and buyer (null:
+    no buyer named): ``key, _chip, _buyer, _ps, _pe, _dest``."""
+    buyers = pl.when(pl.col("buyer_ids").list.len() > 0).then(pl.col("buyer_ids")).otherwise(
+        pl.lit([None], dtype=pl.List(pl.String)))
     return (
-        classify(chips, rules)
-        .filter(pl.col("eccn_class").is_not_null() & ~pl.col("eccn_class").is_in(UNCLASSED))
-        .select(
-            pl.col("chip_id").alias("_chip"),
-            pl.col("effective_date").cast(pl.Date).alias("_from"),
-            pl.col("superseded_date").cast(pl.Date).alias("_until"),
-            pl.format("{} ({})", pl.col("rule_id"), pl.col("eccn_class")).alias("_rule"),
-        )
-        .filter(pl.col("_from").is_not_null())
-    )
-
-
-def _exports_into_china(
-    shp: pl.LazyFrame, chips: pl.LazyFrame | None, ents: pl.LazyFrame | None
-) -> pl.LazyFrame:
-    """Deliveries of more than zero units into China, one row per chip: ``key, _chip,
-    _ps, _pe, _dest``. A chip designed in China (its vendor is seated there) is not an
-    export into China and is left out when ``chips`` and ``entities`` are given."""
-    deliveries = (
         shp.filter(
             (pl.col("record_type") == "delivery")
             & (pl.coalesce("units", "units_low", "units_high") > 0)
             & is_china_bound("destination")
         )
         .select(
-            key("shipments", shp), pl.col("chip_ids").alias("_chip"),
+            key("shipments", shp), pl.col("chip_ids").alias("_chip"), buyers.alias("_buyer"),
             pl.col("period_start").alias("_ps"), pl.col("period_end").alias("_pe"),
             pl.col("destination").alias("_dest"),
         )
         .explode("_chip")
+        .explode("_buyer")
         .filter(pl.col("_chip").is_not_null())
     )
-    if chips is None or ents is None or not (
-        has(chips, "chip_id", "vendor_id") and has(ents, "entity_id", "country")
-    ):
-        return deliveries
-    domestic = (
-        chips.select(pl.col("chip_id").alias("_chip"), pl.col("vendor_id").alias("_vendor"))
-        .join(
-            ents.select(pl.col("entity_id").alias("_vendor"), pl.col("country").alias("_cc")),
-            on="_vendor", how="inner",
-        )
-        .filter(pl.col("_cc") == CHINA)
-        .select("_chip")
-    )
-    return deliveries.join(domestic, on="_chip", how="anti")
 
 
-def _first_us_grant(apr: pl.LazyFrame | None) -> pl.LazyFrame:
-    """Per chip, the date of the first granting US approval naming it: ``_chip, _ok``."""
-    if apr is None or not (
-        has(apr, "jurisdiction", "action", "chip_ids") and has(apr, "date", dtype=pl.Date)
-    ):
-        return pl.LazyFrame(schema={"_chip": pl.String, "_ok": pl.Date})
+def _gate_book(t: dict[str, pl.LazyFrame]) -> GateBook | None:
+    """The gates of the tables, or ``None`` when a table or column they need is missing."""
+    frames = {}
+    for name, cols in _GATE_TABLES.items():
+        lf = t.get(name)
+        if lf is None or not has(lf, *cols):
+            return None
+        frames[name] = lf.collect()
+    if "buyer_ids" not in t["shipments"].collect_schema():
+        return None
+    if not has(t["approvals"], "date", dtype=pl.Date):
+        return None
+    frames["entities"] = frames["entities"].with_columns(
+        *(pl.lit(None).alias(c) for c in ("name", "parent_id")
+          if c not in frames["entities"].columns))
+    classes = classify(frames["chips"], frames["control_rules"], entities=frames["entities"])
+    return GateBook.of(classification=classes, chips=frames["chips"],
+                       approvals=frames["approvals"], entities=frames["entities"])
+
+
+def _gates_of(book: GateBook, combos: pl.DataFrame) -> pl.DataFrame:
+    """The US gate at the start and at the end of each (chip, buyer, period)."""
+    rows = []
+    for chip, buyer, ps, pe in combos.iter_rows():  # one answer per distinct combination
+        known = chip in book.chips and (buyer is None or buyer in book.entities)
+        start = book.answer(chip, buyer, ps) if known else None
+        end = book.answer(chip, buyer, pe) if known else None
+        rows.append({
+            "_chip": chip, "_buyer": buyer, "_ps": ps, "_pe": pe,
+            "_needs": bool(start and end and not start["us_open"] and not end["us_open"]),
+            "_gate": end["us_gate"] if end else None,
+            "_why": ", ".join(end["event_ids"]) if end else None,
+        })
+    schema = {"_chip": pl.String, "_buyer": pl.String, "_ps": pl.Date, "_pe": pl.Date,
+              "_needs": pl.Boolean, "_gate": pl.String, "_why": pl.String}
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _first_us_grant(apr: pl.LazyFrame) -> pl.LazyFrame:
+    """Per chip, the date of the first granting US approval naming it: ``_chip, _ok``
+    (context for the message; the gates decide)."""
     return (
         apr.filter((pl.col("jurisdiction") == "US") & is_granting("action"))
         .select(pl.col("chip_ids").alias("_chip"), pl.col("date").alias("_ok"))
@@ -122,10 +98,15 @@ def _first_us_grant(apr: pl.LazyFrame | None) -> pl.LazyFrame:
 
 @check_doc
 def delivery_without_approval(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.LazyFrame]:
-    """A delivery into China of a chip that needed a licence has a US approval naming it,
-    dated on or before the end of the delivery period.
+    """A delivery into China of a chip whose US gate needed a licence has one: the gates
+    (:class:`analytics.gates.GateBook`) are asked at the start and at the end of the
+    delivery period for each named buyer (or for no named buyer), and a delivery is
+    reported when the gate is closed at both: a licence needed, none granted and no US
+    permit in force (``us_open`` of :meth:`analytics.gates.GateBook.answer`).
 
-    Chips whose vendor is a Chinese entity are not exports into China and are skipped.
+    A chip designed outside the United States has no US gate (a Huawei Ascend delivered
+    in China is not an export), and licences granted (approvals ``approve``) open the
+    gate. The check needs ``chips``, ``control_rules``, ``approvals`` and ``entities``.
 
 
     Examples
@@ -133,17 +114,25 @@ def delivery_without_approval(t: dict[str, pl.LazyFrame], **_: object) -> list[p
     >>> import datetime as dt, polars as pl
     >>> shp = pl.LazyFrame({"record_id": ["SHP-001", "SHP-002"],
     ...     "record_type": ["delivery"] * 2, "destination": ["CN", "non_CN"],
-    ...     "chip_ids": [["h20"]] * 2, "units": [1000] * 2, "units_low": [None] * 2,
-    ...     "units_high": [None] * 2, "period_start": [dt.date(2025, 6, 1)] * 2,
-    ...     "period_end": [dt.date(2025, 6, 30)] * 2})
+    ...     "chip_ids": [["h20"]] * 2, "buyer_ids": [[], []], "units": [1000] * 2,
+    ...     "units_low": [None] * 2, "units_high": [None] * 2,
+    ...     "period_start": [dt.date(2025, 6, 1)] * 2,
+    ...     "period_end": [dt.date(2025, 6, 30)] * 2},
+    ...     schema_overrides={"buyer_ids": pl.List(pl.String)})
     >>> apr = pl.LazyFrame({"event_id": ["APR-001"], "jurisdiction": ["US"],
-    ...     "action": ["license_required"], "chip_ids": [["h20"]],
-    ...     "date": [dt.date(2025, 4, 9)]})
-    >>> out = delivery_without_approval({"shipments": shp, "approvals": apr})
+    ...     "action": ["license_required"], "chip_ids": [["h20"]], "entity_ids": [["nv"]],
+    ...     "date": [dt.date(2025, 4, 9)], "source_ids": [["s"]]})
+    >>> chips = pl.LazyFrame({"chip_id": ["h20"], "vendor_id": ["nv"], "model": ["H20"]})
+    >>> ents = pl.LazyFrame({"entity_id": ["nv"], "country": ["US"]})
+    >>> rules = pl.LazyFrame({"rule_id": ["r"], "clause_kind": ["classification"],
+    ...     "effective_date": [dt.date(2023, 11, 17)], "superseded_date": [None]},
+    ...     schema_overrides={"superseded_date": pl.Date})
+    >>> out = delivery_without_approval({"shipments": shp, "approvals": apr, "chips": chips,
+    ...     "entities": ents, "control_rules": rules})
     >>> pl.concat(out).collect()["key"].to_list()
     ['SHP-001']
     """
-    shp, apr = t.get("shipments"), t.get("approvals")
+    shp = t.get("shipments")
     need = (
         "record_type", "destination", "chip_ids", "units", "units_low", "units_high",
         "period_start", "period_end",
@@ -152,32 +141,33 @@ def delivery_without_approval(t: dict[str, pl.LazyFrame], **_: object) -> list[p
         return []
     if not has(shp, "period_start", "period_end", dtype=pl.Date):
         return []
-    required = _licence_required(t)
-    if required is None:
+    book = _gate_book(t)
+    if book is None:
         return []
-    deliveries = _exports_into_china(shp, t.get("chips"), t.get("entities"))
-    needing = (
-        deliveries.join(required, on="_chip", how="inner")
-        .filter(
-            (pl.col("_from") <= pl.col("_ps"))
-            & (pl.col("_until").is_null() | (pl.col("_ps") < pl.col("_until")))
-        )
+    deliveries = _exports_into_china(shp)
+    combos = deliveries.select("_chip", "_buyer", "_ps", "_pe").unique().collect()
+    gates = _gates_of(book, combos.sort(pl.all(), nulls_last=True)).lazy()
+    rows = (
+        deliveries.join(gates, on=["_chip", "_buyer", "_ps", "_pe"], how="inner",
+                        nulls_equal=True)
+        .filter(pl.col("_needs"))
         .group_by("key", "_chip", "_ps", "_pe", "_dest")
-        .agg(pl.col("_rule").min())
-    )
-    granted = _first_us_grant(apr)
-    rows = needing.join(granted, on="_chip", how="left").filter(
-        pl.col("_ok").is_null() | (pl.col("_ok") > pl.col("_pe"))
+        .agg(pl.col("_gate").first(), pl.col("_why").first(),
+             pl.col("_buyer").drop_nulls().sort().str.join(", ").alias("_buyers"))
+        .join(_first_us_grant(t["approvals"]), on="_chip", how="left")
     )
     return [
         finding_rows(
             rows, "shipments", column="chip_ids", check="delivery_without_approval",
             value=pl.col("_chip"),
             message=pl.format(
-                "delivery {} of {} into {} ({} to {}) while {} required a US licence, "
-                "but no US approval naming {} is dated on or before {}{}",
+                "delivery {} of {} into {} ({} to {}) while the US gate was {} ({}) and no "
+                "US licence granted for it{} is dated on or before {}{}",
                 pl.col("key"), pl.col("_chip"), pl.col("_dest"), text(pl.col("_ps")),
-                text(pl.col("_pe")), pl.col("_rule"), pl.col("_chip"), text(pl.col("_pe")),
+                text(pl.col("_pe")), pl.col("_gate"), text(pl.col("_why")),
+                pl.when(pl.col("_buyers") == "").then(pl.lit(""))
+                .otherwise(pl.format(" to {}", pl.col("_buyers"))),
+                text(pl.col("_pe")),
                 pl.when(pl.col("_ok").is_null())
                 .then(pl.lit(""))
                 .otherwise(pl.format(" (first approval {})", text(pl.col("_ok")))),

@@ -3,7 +3,7 @@
 A CSV cell is text; :func:`read_table` checks the file line by line, turns cells into
 the schema's types and runs the contract (:mod:`analytics.schemas`). Bad input never
 raises here: it becomes :class:`~analytics.errors.Finding` rows that say where the
-problem is and what to do. :func:`read_folder` does this for the seven tables of a
+problem is and what to do. :func:`read_folder` does this for the tables of a
 folder laid out like a release, and checks the folder's ``datapackage.json`` when it
 has one.
 """
@@ -23,7 +23,7 @@ from analytics import schemas
 from analytics.errors import Finding
 from analytics.hashes import prefixed, sha256
 from analytics.rules import list_to_text, row_key
-from analytics.vocab import DATASETS, PRIMARY_KEYS
+from analytics.vocab import DATASETS, OPTIONAL_DATASETS, PRIMARY_KEYS
 
 _EXPECTED = {
     pl.Date: "a date YYYY-MM-DD",
@@ -216,7 +216,7 @@ def _explained(f: Finding, lines: list[int]) -> Finding:
 
 
 def read_folder(folder: Path | str) -> tuple[dict[str, pl.DataFrame], list[Finding]]:
-    """Read and check the seven dataset CSVs of a folder laid out like a release.
+    """Read and check the dataset CSVs of a folder laid out like a release.
 
     When the folder holds a ``datapackage.json``, each listed file's size and sha256 are
     checked against it too (``manifest_bytes``, ``manifest_hash``): that is what catches a
@@ -226,6 +226,8 @@ def read_folder(folder: Path | str) -> tuple[dict[str, pl.DataFrame], list[Findi
     tables: dict[str, pl.DataFrame] = {}
     findings = _check_manifest(folder)
     for name in DATASETS:
+        if name in OPTIONAL_DATASETS and not (folder / f"{name}.csv").is_file():
+            continue  # added after the folder's release was cut
         df, found = read_table(folder / f"{name}.csv", name)
         findings += found
         if df is not None:

@@ -41,6 +41,10 @@ KEY_COLUMNS: dict[str, tuple[str, ...]] = {
                   "quantity_scope"),
     "lab_compute": ("record_id", "lab_id", "subject", "as_of_date", "name", "chip_count_low",
                     "chip_count", "chip_count_high", "chip_count_qualifier"),
+    "parameters": ("parameter_id", "kind", "chip_id", "period_start", "value_low", "value",
+                   "value_high", "value_qualifier", "unit"),
+    "evidence": ("evidence_id", "dataset", "record_key", "field", "basis", "source_id",
+                 "quote"),
 }
 MAX_LINES = 3  # lines a table cell may wrap onto before it is cut with …
 MIN_WIDTH = 6  # narrowest column of a table; below it rows are printed as blocks

@@ -44,7 +44,9 @@ APPROVAL_ACTIONS = (
     "discourage",
     "investigate",
     "revenue_share",
+    "proposed",
 )
+#: ``proposed`` is a measure under consideration (a cap, a rule): on record, not in force.
 #: The approval actions that let chips through a gate.
 GRANTING_ACTIONS = ("approve", "conditional_approval", "permit")
 STATUS_AS_REPORTED = ("official", "confirmed", "reported")
@@ -83,6 +85,18 @@ FORWARD_RECORD_TYPES = ("order", "purchase_intent")
 METHODS = ("disclosed", "reported", "estimated", "alleged", "derived")
 #: Delivery methods that count as confirmed.
 CONFIRMED_METHODS = ("disclosed", "reported")
+#: The chip specifications that carry a ``<spec>_basis`` column.
+CHIP_SPECS = (
+    "bf16_dense_tflops",
+    "fp8_dense_tflops",
+    "int8_dense_tops",
+    "fp4_dense_tflops",
+    "memory_gb",
+    "memory_bw_gbps",
+    "interconnect_gbps",
+    "tdp_w",
+    "die_area_mm2",
+)
 #: What a lab_compute row counts: a stock, one cluster, one run, a purchase (a flow of
 #: chips bought) or a budget (money set aside for compute).
 LAB_SUBJECTS = ("holdings", "cluster", "training_run", "purchase", "budget")
@@ -91,6 +105,20 @@ LAB_SUBJECTS = ("holdings", "cluster", "training_run", "purchase", "budget")
 EVIDENCE_BASIS = ("stated", "derived", "assumed")
 EVIDENCE_ID = r"^EV-[A-Z0-9]+-\d{4}$"
 LAB_COMPUTE_ID = r"^LC-\d{3,}$"
+#: How chips in a shipment record reached (or would reach) China's stock.
+STOCK_CHANNELS = (
+    "exported_pre_control",
+    "china_specific",
+    "under_licence",
+    "smuggled",
+    "domestic",
+)
+#: What a ``parameters`` row is, and the id prefix of each kind.
+PARAMETER_KINDS = ("price", "assumption", "published_estimate")
+PARAMETER_PREFIXES = {"price": "PRC", "assumption": "ASM", "published_estimate": "EST"}
+PARAMETER_ID = r"^(PRC|ASM|EST)-\d{3,}$"
+#: Precision of an Entity List addition date.
+ENTITY_LIST_PRECISION = ("day", "month")
 #: Destination words besides ISO codes joined by ``+`` (``CN``, ``CN+HK``).
 DESTINATION_WORDS = ("non_CN", "unknown")
 #: Seats of a Chinese buyer: mainland China, Hong Kong and Macau.
@@ -104,10 +132,13 @@ URL = r"^https?://\S+$"
 
 # --------------------------------------------------------------------------- table metadata
 FACT_TABLES = ("chips", "control_rules", "approvals", "shipments", "lab_compute")
-DATASETS = ("sources", "entities", *FACT_TABLES)
+DATASETS = ("sources", "entities", *FACT_TABLES, "parameters", "evidence")
 
-#: Datasets that releases may lack: a reader treats an absent file as an empty table.
-OPTIONAL_DATASETS = ("evidence",)
+#: Datasets added after the first releases: a release cut before one was added does not
+#: ship it (its readers say so; its validation omits it).
+OPTIONAL_DATASETS = ("parameters", "evidence")
+#: Datasets whose rows an ``evidence`` row may support.
+EVIDENCE_DATASETS = tuple(n for n in DATASETS if n != "evidence")
 
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "sources": ("source_id",),
@@ -117,7 +148,19 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "approvals": ("event_id",),
     "shipments": ("record_id",),
     "lab_compute": ("record_id",),
+    "parameters": ("parameter_id",),
     "evidence": ("evidence_id",),
+}
+
+
+#: The date each dated record refers to (its event), by dataset: nothing in a release may
+#: be dated after the release, and the latest of them is the release's data cutoff.
+EVENT_DATES = {
+    "approvals": "date",
+    "shipments": "period_start",
+    "lab_compute": "as_of_date",
+    "control_rules": "published_date",
+    "chips": "release_date",
 }
 
 
@@ -134,6 +177,7 @@ class ForeignKey:
 
 FOREIGN_KEYS: tuple[ForeignKey, ...] = (
     ForeignKey("entities", "parent_id", "entities", "entity_id"),
+    ForeignKey("entities", "entity_list_source_ids", "sources", "source_id", many=True),
     ForeignKey("chips", "vendor_id", "entities", "entity_id"),
     ForeignKey("chips", "source_ids", "sources", "source_id", many=True),
     ForeignKey("control_rules", "authority_id", "entities", "entity_id"),
@@ -149,6 +193,8 @@ FOREIGN_KEYS: tuple[ForeignKey, ...] = (
     ForeignKey("lab_compute", "lab_id", "entities", "entity_id"),
     ForeignKey("lab_compute", "chip_id", "chips", "chip_id"),
     ForeignKey("lab_compute", "source_ids", "sources", "source_id", many=True),
+    ForeignKey("parameters", "chip_id", "chips", "chip_id"),
+    ForeignKey("parameters", "source_ids", "sources", "source_id", many=True),
     ForeignKey("evidence", "source_id", "sources", "source_id"),
 )
 

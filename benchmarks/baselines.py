@@ -49,6 +49,9 @@ ENUMS = {
     "value_qualifier": ("exact", "at_least", "at_most", "approx"),
     "method": ("disclosed", "reported", "estimated", "alleged", "derived"),
     "confidence": ("high", "medium", "low"),
+    "stock_channel": (
+        "exported_pre_control", "china_specific", "under_licence", "smuggled", "domestic",
+    ),
 }
 NOT_NULL = (
     "record_id", "record_type", "period_start", "period_end", "period_precision", "chip_ids",
@@ -346,6 +349,7 @@ def pandas_schema():
             "buyer_scope": pa.Column(str),
             "quantity_scope": enum("quantity_scope", nullable=True),
             "destination": pa.Column(str, pa.Check.str_matches(DESTINATION)),
+            "stock_channel": enum("stock_channel", nullable=True),
             "units_low": count(), "units": count(), "units_high": count(),
             "units_qualifier": enum("units_qualifier", nullable=True),
             "value_usd_low": money(), "value_usd": money(), "value_usd_high": money(),

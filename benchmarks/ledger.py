@@ -277,8 +277,9 @@ def empty_table(name: str) -> pl.DataFrame:
 
 
 def _conform(name: str, df: pl.DataFrame) -> pl.DataFrame:
-    from analytics.schemas import columns
+    from analytics.schemas import columns, with_optional_columns
 
+    df = with_optional_columns(name, df)  # optional columns it does not make: empty
     return df.select([pl.col(c).cast(t) for c, t in columns(name).items()])
 
 
@@ -335,11 +336,13 @@ def shipments_path(root: Path) -> Path | str:
 
 def read_tables(root: Path, *, lazy: bool = False) -> dict[str, pl.DataFrame | pl.LazyFrame]:
     """The ledger's tables, collected (default) or as LazyFrames."""
-    from analytics.schemas import DATASETS
+    from analytics.schemas import DATASETS, OPTIONAL_DATASETS
 
     out: dict[str, pl.DataFrame | pl.LazyFrame] = {}
     for name in DATASETS:
         path = shipments_path(root) if name == "shipments" else root / f"{name}.parquet"
+        if name in OPTIONAL_DATASETS and not Path(path).exists():
+            continue  # a ledger holds the datasets of the first releases
         lf = pl.scan_parquet(path)
         out[name] = lf if lazy else lf.collect()
     return out

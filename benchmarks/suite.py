@@ -306,6 +306,7 @@ BENCHMARKS: dict[str, Callable[[Config, Results], None]] = {
     "memory": bench_memory,
     "intervals": bench_intervals,
     "report": bench_report,
+    "stock": lambda cfg, res: __import__("benchmarks.stock").stock.bench_stock(cfg, res),
 }
 
 

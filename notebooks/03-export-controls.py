@@ -28,7 +28,8 @@ from analytics import charts
 analytics.notebook_setup()
 chips = analytics.load("chips", release=release)
 rules = analytics.load("control_rules", release=release)
-classified = analytics.classify(chips, rules)
+entities = analytics.load("entities", release=release)
+classified = analytics.classify(chips, rules, entities=entities)  # non-US designs: not_applicable
 vintages = rules.select("rule_id", "rule_name", "effective_date").unique().sort("effective_date")
 vintages
 
@@ -70,13 +71,15 @@ classified.filter(pl.col("china_licence_policy").is_not_null()).select(
 # ## China-specific designs just under a line
 #
 # For every China-specific chip and every classification clause it does not meet, the
-# chip's TPP and density as a share of the clause's minimums; `share_of_line` is the
-# smaller of the two (a clause holds only when every minimum is met). The closer
+# chip's TPP, density and interconnect bandwidth (the October 2022 test the A800 and H800
+# were cut to pass) as a share of the clause's minimums; `share_of_line` is the
+# smallest of them (a clause holds only when every minimum is met). The closer
 # `share_of_line` is to 1, the closer the design sits under that line.
 
 # %%
 china_specific = chips.filter("china_specific").select("chip_id", "model")
 analytics.share_of_line(classified.join(china_specific, on="chip_id"), rules).select(
     "chip_id", "model", "rule_id", "eccn_class", "clause", "tpp", "tpp_min",
-    "performance_density", "pd_min", "tpp_share", "pd_share", "share_of_line",
+    "performance_density", "pd_min", "interconnect_gbps", "interconnect_min_gbps",
+    "tpp_share", "pd_share", "interconnect_share", "share_of_line",
 )

@@ -12,7 +12,8 @@
 # # Release changes
 #
 # What changed between this release and the one before it (rows, figures and sources),
-# and how complete and how confident is the data?
+# how fresh is the data, how well is every figure supported by a quote, and how complete
+# and how confident is the data?
 
 # %% tags=["parameters"]
 release = "latest"
@@ -29,6 +30,30 @@ current = analytics.resolve(release)
 earlier = [r for r in analytics.releases() if analytics.release_order(r) < analytics.release_order(current)]
 previous = earlier[-1] if earlier else None
 print(f"release {current}; compared with: {previous or 'nothing (this is the first release)'}")
+facts = analytics.Release.open(current).tables()
+
+# %% [markdown]
+# ## Data cutoff
+#
+# The latest event the release records (an approval, the start of a shipment period, an
+# estimate's date, a rule, a chip launch) and its latest dated source. A release dated
+# later than both holds nothing newer.
+
+# %%
+analytics.data_cutoff(facts)
+
+# %% [markdown]
+# ## Evidence for every figure
+#
+# Per dataset, how many numeric figures a verbatim quote states, how many are derived or
+# assumed (with how, in the evidence table), and how many have no support.
+
+# %%
+if "evidence" in facts:
+    display(analytics.evidence_coverage(facts))
+else:
+    print(f"{current}: this release predates the evidence table; its rows cite whole "
+          "sources, without a quote for each figure.")
 
 # %% [markdown]
 # ## Rows added, removed and changed
@@ -43,7 +68,10 @@ if previous is None:
                                    "change": pl.String, "column": pl.String,
                                    "old": pl.String, "new": pl.String})
 else:
-    diffs = {name: analytics.diff(name, previous, current) for name in analytics.DATASETS}
+    before = analytics.Release.open(previous).names
+    for name in (n for n in facts if n not in before):
+        print(f"{name}: a new dataset in this release, {facts[name].height} rows")
+    diffs = {name: analytics.diff(name, previous, current) for name in facts if name in before}
     for d in diffs.values():
         print(d.summary())
     changes = pl.concat(
@@ -89,7 +117,6 @@ changes.filter(pl.col("column").is_in(["source_ids", "confidence"])).select(
 # specification figure.
 
 # %%
-facts = {name: analytics.load(name, release=current) for name in analytics.DATASETS}
 pl.concat(
     [df.group_by("confidence").len().select(pl.lit(name).alias("dataset"), pl.all())
      for name, df in facts.items() if "confidence" in df.columns]

@@ -99,6 +99,31 @@ _ROWS: dict[str, list[dict]] = {
          "chip_count_low": 100, "chip_count": 200, "chip_count_high": 400,
          "method": "estimated", "source_ids": [UNDATED], "confidence": "low"},
     ],
+    "parameters": [
+        {"parameter_id": "PRC-001", "kind": "price", "name": "unit price of vendor_a_x1",
+         "chip_id": "vendor_a_x1", "period_start": D(2026, 1, 1), "period_end": D(2026, 1, 31),
+         "value": 25000.0, "value_qualifier": "about", "unit": "USD per unit",
+         "source_ids": [EARLY], "confidence": "medium"},
+    ],
+    "evidence": [
+        {"evidence_id": f"EV-T-{i:04d}", "dataset": ds, "record_key": key, "field": col,
+         "source_id": src, "quote": quote, "basis": "stated"}
+        for i, (ds, key, col, src, quote) in enumerate([
+            ("chips", "vendor_a_x1", "bf16_dense_tflops", EARLY, "989.4 TFLOPS of BF16"),
+            ("chips", "vendor_a_x1", "memory_bw_gbps", EARLY, "4.8 TB/s of HBM bandwidth"),
+            ("approvals", "APR-001", None, EARLY, "Regulator approved the X1 purchases"),
+            ("approvals", "APR-001", "quantity_units", EARLY, "at least 400,000 X1"),
+            ("approvals", "APR-002", None, EARLY, "A licence is required for class a"),
+            ("approvals", "APR-003", None, LATE, "The X1C sale to Lab B was denied"),
+            ("shipments", "SHP-001", "units_low", EARLY, "between 1,000 and 3,000 X1"),
+            ("shipments", "SHP-001", "units", EARLY, "most likely 2,000 X1"),
+            ("shipments", "SHP-001", "units_high", EARLY, "between 1,000 and 3,000 X1"),
+            ("lab_compute", "LC-001", "chip_count_low", UNDATED, "100 to 400 X1, about 200"),
+            ("lab_compute", "LC-001", "chip_count", UNDATED, "100 to 400 X1, about 200"),
+            ("lab_compute", "LC-001", "chip_count_high", UNDATED, "100 to 400 X1, about 200"),
+            ("parameters", "PRC-001", "value", EARLY, "about $25,000 per X1"),
+        ], start=1)
+    ],
 }
 _DEFAULTS = {"sources": {"accessed_date": D(2026, 11, 29), "language": "en"}}
 
@@ -135,7 +160,7 @@ def base_tables() -> dict[str, pl.DataFrame]:
 
 @pytest.fixture
 def tiny_tables() -> dict[str, pl.DataFrame]:
-    """The seven datasets, valid and tiny, with sources public at different dates."""
+    """Every dataset, valid and tiny, with sources public at different dates."""
     return build_tables()
 
 

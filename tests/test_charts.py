@@ -161,7 +161,12 @@ def df_lab_compute() -> pl.DataFrame:
 
 
 def _charts(df_chips, df_rules, df_approvals, df_shipments, df_lab_compute):
-    rec = reconcile(df_approvals, df_shipments)
+    entities = pl.DataFrame({"entity_id": ["bytedance", "alibaba", "tencent", "nvidia"],
+                             "country": ["CN", "CN", "CN", "US"]})
+    rec = reconcile(df_approvals, df_shipments, entities=entities)
+    h100 = pl.DataFrame({"chip_id": ["nvidia_h100_sxm5_80gb"], "bf16_dense_tflops": [989.0],
+                         "int8_dense_tops": [1979.0]})  # the H100e reference row
+    fleet = fleet_compute(df_lab_compute, pl.concat([df_chips, h100], how="diagonal"))
     diff_rows = pl.DataFrame(
         {
             "dataset": ["approvals", "approvals", "chips"],
@@ -179,10 +184,8 @@ def _charts(df_chips, df_rules, df_approvals, df_shipments, df_lab_compute):
         "tpp_density_scatter_classified": charts.tpp_density_scatter(
             classify(df_chips, df_rules), df_rules.lazy(), rule_id="us_bis_2022_10"
         ),
-        "fleet_compute": charts.fleet_compute(fleet_compute(df_lab_compute, df_chips)),
-        "fleet_compute_flops": charts.fleet_compute(
-            fleet_compute(df_lab_compute, df_chips).lazy(), measure="flops_bf16"
-        ),
+        "fleet_compute": charts.fleet_compute(fleet),
+        "fleet_compute_flops": charts.fleet_compute(fleet.lazy(), measure="flops_bf16"),
         "release_diff_rows": charts.release_diff(diff_rows),
         "release_diff_counts": charts.release_diff(diff_counts),
     }
@@ -259,7 +262,7 @@ def test_axis_titles_carry_units(all_charts):
     text = json.dumps(all_charts["tpp_density_scatter_chips"].to_dict())
     assert "bit x TOP/s" in text and "TPP per mm2" in text
     assert "Units (chips)" in json.dumps(all_charts["approvals_vs_deliveries"].to_dict())
-    assert "989.4" in json.dumps(all_charts["fleet_compute"].to_dict())
+    assert "dense BF16 / the H100" in json.dumps(all_charts["fleet_compute"].to_dict())
 
 
 def test_theme_registered():
@@ -315,7 +318,7 @@ def test_every_action_has_its_own_colour():
     from analytics.vocab import APPROVAL_ACTIONS
 
     assert set(palette.ACTION) == set(APPROVAL_ACTIONS)
-    assert len(set(palette.ACTION.values())) == len(APPROVAL_ACTIONS) == 11
+    assert len(set(palette.ACTION.values())) == len(APPROVAL_ACTIONS) == 12
     for category, vocabulary in palette.VOCABULARIES.items():
         assert set(palette.PALETTES[category]) == set(vocabulary), category
     for name, colours in palette.PALETTES.items():

@@ -50,9 +50,11 @@ def test_releases_lists_row_counts(released_root, capsys):
     assert main(["releases"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["release", "sources", "entities", "chips", "control_rules",
-                                "approvals", "shipments", "lab_compute"]
-    assert lines[1].split() == ["2026-01-30", "1", "3", "1", "1", "2", "1", "0"]
-    assert lines[2].split() == ["2026-11-29", "(latest)", "4", "3", "2", "2", "3", "1", "1"]
+                                "approvals", "shipments", "lab_compute", "parameters",
+                                "evidence"]
+    assert lines[1].split() == ["2026-01-30", "1", "3", "1", "1", "2", "1", "0", "1", "9"]
+    assert lines[2].split() == ["2026-11-29", "(latest)", "4", "3", "2", "2", "3", "1", "1",
+                                "1", "13"]
 
 
 def test_releases_when_there_are_none(data_root, capsys):
@@ -67,7 +69,7 @@ def test_show_table(released_root, capsys, monkeypatch):
     lines = out.splitlines()
     assert lines[0].split() == ["entity_id", "name", "native_name", "kind", "country"]
     assert "乙实验室" in out and "null" not in out
-    assert lines[-1] == "3 rows, 5 columns of 8 (--all shows every column, --columns a,b chooses)"
+    assert lines[-1] == "3 rows, 5 columns of 12 (--all shows every column, --columns a,b chooses)"
 
 
 def test_show_prints_figures_with_their_qualifiers_in_100_columns(released_root, capsys,
@@ -155,7 +157,7 @@ def test_release_cuts_and_refuses_an_existing_version(data_root, no_consistency,
     assert main(["release", "2026-01-30"]) == 0
     out, err = capsys.readouterr()
     assert out.strip() == str(data_root / "releases" / "2026-01-30")
-    assert "[5/6] writing 7 datasets" in err
+    assert "[5/6] writing 9 datasets" in err
     registry = (data_root / "registry.txt").read_bytes()
     assert main(["release", "2026-01-30"]) == 2
     assert "release 2026-01-30 exists; releases never change" in capsys.readouterr().err

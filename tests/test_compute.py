@@ -344,7 +344,7 @@ def test_classify_ignores_untestable_clause(df_chips, df_rules):
 
 
 # --------------------------------------------------------------------------- H100e and fleet
-def test_h100e_int8_and_bf16(df_chips):
+def test_h100e_8bit_and_bf16(df_chips):
     units = pl.DataFrame(
         {
             "chip_id": ["nvidia_h20_96gb", "nvidia_h100_sxm5_80gb"],
@@ -353,24 +353,39 @@ def test_h100e_int8_and_bf16(df_chips):
             "units_high": [None, 30],
         }
     )
-    int8 = h100e(units, df_chips)
-    assert int8["h100e_int8"].to_list() == pytest.approx([1_000_000 * 296 / 1979, 20.0])
-    assert int8["h100e_int8_low"].to_list()[1] == pytest.approx(10.0)
-    assert int8["h100e_int8_low"].to_list()[0] is None
+    eight = h100e(units, df_chips)
+    assert eight["h100e_8bit"].to_list() == pytest.approx([1_000_000 * 296 / 1979, 20.0])
+    assert eight["h100e_8bit_low"].to_list()[1] == pytest.approx(10.0)
+    assert eight["h100e_8bit_low"].to_list()[0] is None
     bf16 = h100e(units, df_chips, basis="bf16")
-    assert bf16["h100e_bf16"].to_list() == pytest.approx(
-        [1_000_000 * 148 / 989.4, 20 * 989 / 989.4]
-    )
-    assert not any(c.startswith("h100e_int8") for c in bf16.columns)
+    # the BF16 basis divides by the H100 row's own figure (989.0 in the chips table)
+    assert bf16["h100e_bf16"].to_list() == pytest.approx([1_000_000 * 148 / 989.0, 20.0])
+    assert not any(c.startswith("h100e_8bit") for c in bf16.columns)
 
 
-def test_h100e_strict_when_basis_missing():
-    chips = pl.DataFrame(
-        {"chip_id": ["ascend_910c"], "bf16_dense_tflops": [800.0], "int8_dense_tops": [None]},
-        schema_overrides={"int8_dense_tops": pl.Float64},
-    )
+def test_a_b300_is_worth_its_fp8_figure_not_its_cut_int8(df_chips):
+    # Blackwell Ultra: dense FP8 4,500 TFLOP/s, dense INT8 cut to 157.5 TOP/s
+    b300 = pl.DataFrame([("nvidia_b300_hgx", 2250.0, 4500.0, 157.5, 13500.0, None, 1800.0,
+                          8000.0)], schema=df_chips.drop("source_ids").schema, orient="row")
+    chips = pl.concat([df_chips.drop("source_ids"), b300])
+    out = h100e(pl.DataFrame({"chip_id": ["nvidia_b300_hgx"], "units": [1]}), chips)
+    assert out.item(0, "h100e_8bit") == pytest.approx(4500 / 1979)
+    assert out.item(0, "h100e_8bit") > 2
+
+
+def test_h100e_needs_the_h100_row():
+    chips = pl.DataFrame({"chip_id": ["nvidia_h20_96gb"], "int8_dense_tops": [296.0]})
+    with pytest.raises(ValueError, match="nvidia_h100_sxm5_80gb"):
+        h100e(pl.DataFrame({"chip_id": ["nvidia_h20_96gb"], "units": [1]}), chips)
+
+
+def test_h100e_strict_when_basis_missing(df_chips):
+    chips = pl.concat([df_chips.select("chip_id", "bf16_dense_tflops", "int8_dense_tops",
+                                       "fp8_dense_tflops"),
+                       pl.DataFrame({"chip_id": ["ascend_910c"], "bf16_dense_tflops": [800.0]}
+                                    )], how="diagonal")
     out = h100e(pl.DataFrame({"chip_id": ["ascend_910c"], "units": [100]}), chips)
-    assert out["h100e_int8"].to_list() == [None]  # no fallback to another precision
+    assert out["h100e_8bit"].to_list() == [None]  # no fallback to another precision
 
 
 def test_h100e_chip_ids_and_errors(df_chips):
@@ -380,9 +395,11 @@ def test_h100e_chip_ids_and_errors(df_chips):
             "units": [1979, 5],
         }
     )
-    assert h100e(units, df_chips)["h100e_int8"].to_list() == [296.0, None]
+    assert h100e(units, df_chips)["h100e_8bit"].to_list() == [296.0, None]
     with pytest.raises(ValueError, match="basis"):
         h100e(units, df_chips, basis="fp8")
+    with pytest.raises(ValueError, match="larger of FP8 and INT8"):
+        h100e(units, df_chips, basis="int8")
     with pytest.raises(ValueError, match="count triplet"):
         h100e(pl.DataFrame({"chip_id": ["x"]}), df_chips)
 
@@ -401,8 +418,8 @@ def test_fleet_compute_values_and_nulls(df_chips):
     out = fleet_compute(holdings, df_chips)
     first = out.row(0, named=True)
     assert first["flops_bf16"] == pytest.approx(2048 * 989e12)
-    assert first["h100e_int8"] == pytest.approx(2048.0)
-    assert first["h100e_bf16"] == pytest.approx(2048 * 989 / 989.4)
+    assert first["h100e_8bit"] == pytest.approx(2048.0)
+    assert first["h100e_bf16"] == pytest.approx(2048.0)
     assert first["flops_bf16_low"] is None
     second = out.row(1, named=True)
     assert all(second[c] is None for c in out.columns if c.startswith(("flops_", "h100e_")))
@@ -418,7 +435,8 @@ counts = st.integers(min_value=0, max_value=10_000_000)
 def test_more_chips_never_less_compute(a, b, c, extra):
     lo, mid, hi = sorted((a, b, c))
     chips = pl.DataFrame(
-        {"chip_id": ["h800"], "bf16_dense_tflops": [989.0], "int8_dense_tops": [1979.0]}
+        {"chip_id": ["h800", "nvidia_h100_sxm5_80gb"], "bf16_dense_tflops": [989.0] * 2,
+         "int8_dense_tops": [1979.0] * 2}
     )
     base = pl.DataFrame(
         {
@@ -429,7 +447,7 @@ def test_more_chips_never_less_compute(a, b, c, extra):
         }
     )
     out = fleet_compute(base, chips)
-    for stem in ("flops_bf16", "h100e_int8", "h100e_bf16"):
+    for stem in ("flops_bf16", "h100e_8bit", "h100e_bf16"):
         for sfx in ("_low", "", "_high"):
             small, big = out[f"{stem}{sfx}"].to_list()
             assert big >= small
@@ -510,7 +528,9 @@ def _ledger(rows: int, seed: int) -> pl.DataFrame:
 
 
 def test_quarterly_moments_agree_with_sampling():
+    # both read the triplets as percentiles: without qualifiers (sampling reads those)
     shp = _ledger(3_000, seed=2).with_columns(pl.col("buyer_ids").list.head(0))
+    shp = shp.drop("units_qualifier")
     keys = ["quarter", "buyer_ids", "chip_ids"]
     closed = quarterly(shp)
     sampled = quarterly(shp, method="sample", n=20_000, seed=1)
@@ -659,6 +679,31 @@ def test_share_of_line_lists_only_lines_a_chip_sits_under(df_chips, df_rules):
     assert out["share_of_line"].to_list() == sorted(out["share_of_line"], reverse=True)
 
 
+def test_share_of_line_honours_the_2022_interconnect_test(df_chips, df_rules):
+    out = compute.share_of_line(classify(df_chips, df_rules), df_rules)
+    oct22 = out.filter(pl.col("rule_id") == "us_bis_2022_10")
+    for chip in ("nvidia_a800_sxm4_80gb", "nvidia_h800_sxm5_80gb"):
+        row = oct22.filter(pl.col("chip_id") == chip).row(0, named=True)
+        assert row["interconnect_share"] == pytest.approx(400 / 600)
+        assert row["share_of_line"] == pytest.approx(400 / 600)  # the binding test
+
+
+def test_non_us_designs_have_no_us_licence_policy(df_chips, df_rules):
+    ascend = pl.DataFrame([("huawei_ascend_910c", 800.0, None, 1600.0, None, 1331.2, 784.0,
+                            3200.0)], schema=df_chips.drop("source_ids").schema, orient="row")
+    chips = pl.concat([df_chips.drop("source_ids"), ascend]).with_columns(
+        vendor_id=pl.col("chip_id").str.extract(r"^([a-z]+)_"))
+    entities = pl.DataFrame({"entity_id": ["nvidia", "huawei"], "country": ["US", "CN"]})
+    out = classify(chips, df_rules, entities=entities)
+    hw = out.filter(pl.col("chip_id") == "huawei_ascend_910c")
+    assert hw["china_licence_policy"].unique().to_list() == ["not_applicable"]
+    assert hw["us_design"].unique().to_list() == [False]
+    assert (hw.filter(pl.col("rule_id") == "us_bis_2023_10")["eccn_class"] == "3A090.a").all()
+    nv = out.filter(pl.col("chip_id") == "nvidia_h200_sxm_141gb")
+    assert "not_applicable" not in nv["china_licence_policy"].to_list()
+    assert classify(chips, df_rules)["us_design"].is_null().all()
+
+
 def test_run_mfu_and_training_days_grid_agree_with_the_scalar_functions(df_chips):
     from analytics.training import run_mfu, training_days_grid
 
@@ -679,3 +724,38 @@ def test_run_mfu_and_training_days_grid_agree_with_the_scalar_functions(df_chips
     days = training_days(3.3e24, "nvidia_h800_sxm5_80gb", 2048, mfu=expected, chips=df_chips)
     assert grid["days"].to_list()[0] == pytest.approx(days)
     assert grid["days"].to_list()[1] is None
+
+
+# --------------------------------------------------------------------------- best estimate
+def test_overlapping_estimates_are_never_added():
+    import analytics
+    from analytics.holdings import best_estimate
+
+    t = analytics.Release.open("draft").tables()
+    row = best_estimate(t["lab_compute"], "deepseek", "2025-06-01", chips=t["chips"]).row(
+        0, named=True)
+    # 10,000 A100 (LC-001), 50,000 Hopper (LC-003) and 50,000 H100 (LC-004) overlap
+    assert row["record_ids"] == ["LC-004"]
+    assert row["chip_count_p95"] == 50_000  # not 110,000
+    assert "may count the same chips as LC-004" in row["reasoning"]
+    assert "clusters" in row["reasoning"]
+    assert row["h100e_8bit_p50"] == pytest.approx(50_000)
+    none = best_estimate(t["lab_compute"], "alibaba", "2025-06-01").row(0, named=True)
+    assert none["record_ids"] == [] and "no estimate" in none["reasoning"]
+
+
+def test_best_estimate_supersedes_keeps_bounds_and_adds_disjoint_estimates():
+    from analytics.holdings import best_estimate
+
+    lc = pl.DataFrame({
+        "record_id": ["LC-1", "LC-2", "LC-3"], "lab_id": ["x"] * 3,
+        "subject": ["holdings", "holdings", "purchase"],
+        "as_of_date": [dt.date(2024, 1, 1), dt.date(2025, 1, 1), dt.date(2025, 1, 1)],
+        "chip_id": [None] * 3, "chip_count": [100_000, 200_000, 50_000],
+        "chip_count_qualifier": ["exact", "at_least", "exact"],
+        "supersedes": [[], ["LC-1"], []], "overlaps": [[], [], []],
+    }, schema_overrides={"chip_id": pl.String})
+    row = best_estimate(lc, "x", "2025-06-30", n=20_000).row(0, named=True)
+    assert row["record_ids"] == ["LC-2", "LC-3"] and row["dropped_ids"] == ["LC-1"]
+    assert row["chip_count_p5"] >= 250_000 and row["chip_count_p95"] > 300_000
+    assert "superseded" in row["reasoning"] and "added by sampling" in row["reasoning"]

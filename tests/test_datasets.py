@@ -325,6 +325,86 @@ def test_as_of_undated_counts_from_accessed_date(tiny_tables):
     assert all(snap[n].equals(tiny_tables[n]) for n in tiny_tables)
 
 
+def test_as_of_filters_evidence_and_parameters(tiny_tables):
+    snap = as_of(tiny_tables, "2026-01-30")
+    assert set(snap["evidence"]["source_id"]) == {EARLY}
+    assert snap["evidence"].height == 9  # the LATE and UNDATED quotes were not public yet
+    assert snap["parameters"]["parameter_id"].to_list() == ["PRC-001"]
+    early = tiny_tables["parameters"].with_columns(source_ids=pl.lit([LATE]))
+    assert as_of({**tiny_tables, "parameters": early}, "2026-01-30")["parameters"].height == 0
+
+
+def test_as_of_empties_a_figure_known_only_later(tiny_tables):
+    """SHP-001 cites EARLY and MONTH; its units were quoted only in MONTH's note."""
+    ev = tiny_tables["evidence"].with_columns(
+        source_id=pl.when((pl.col("record_key") == "SHP-001") & (pl.col("field") != "units"))
+        .then(pl.lit(MONTH)).otherwise(pl.col("source_id"))
+    )
+    apr = tiny_tables["approvals"]
+    tables = {**tiny_tables, "evidence": ev.filter(
+        ~((pl.col("record_key") == "APR-001") & (pl.col("field") == "quantity_units")))}
+    snap = as_of(tables, "2026-01-30")
+    shp = snap["shipments"].row(0, named=True)
+    assert (shp["units_low"], shp["units"], shp["units_high"], shp["units_qualifier"]) == (
+        None, 2000, None, "approx")  # units stays known, so does its qualifier
+    # a figure without any evidence row keeps today's behaviour
+    assert snap["approvals"]["quantity_units"].to_list() == apr["quantity_units"].to_list()[:2]
+    later = as_of({**tables, "evidence": ev.with_columns(
+        source_id=pl.when(pl.col("record_key") == "SHP-001").then(pl.lit(MONTH))
+        .otherwise(pl.col("source_id")))}, "2026-01-30")
+    shp = later["shipments"].row(0, named=True)
+    assert (shp["units_low"], shp["units"], shp["units_high"], shp["units_qualifier"]) == (
+        None, None, None, None)
+    assert shp["source_ids"] == [EARLY]  # the row itself was public
+    assert as_of({**tables, "evidence": ev}, "2026-01-31")["shipments"].equals(
+        tiny_tables["shipments"])
+
+
+def test_as_of_empties_the_drafts_chip_figures_known_only_later():
+    from analytics import Release
+    from analytics.rules import public_date
+
+    draft = Release.open("draft").tables()
+    day = dt.date(2026, 1, 30)
+    later = draft["sources"].filter(public_date() > day)["source_id"]
+    ev = draft["evidence"].filter((pl.col("dataset") == "chips") & pl.col("field").is_not_null())
+    only_later = (
+        ev.group_by("record_key", "field")
+        .agg(pl.col("source_id").is_in(later.implode()).all().alias("later"))
+        .filter("later").sort("record_key", "field")
+    )
+    snap = as_of(draft, "2026-01-30")
+    kept = set(snap["chips"]["chip_id"])
+    cases = [(k, f) for k, f in only_later.select("record_key", "field").rows() if k in kept]
+    assert cases, "expected a chip figure of the draft quoted only after 2026-01-30"
+    for chip, field in cases:
+        before = draft["chips"].filter(pl.col("chip_id") == chip)[field].item()
+        after = snap["chips"].filter(pl.col("chip_id") == chip)
+        assert before is not None and after[field].item() is None, (chip, field)
+        if field != "tpp_stated":
+            assert after[f"{field}_basis"].item() is None
+    # a chip figure with no evidence row at all stays as it is
+    quoted = set(ev.select(pl.concat_str("record_key", "field", separator="/"))
+                 .to_series())
+    untouched = [(c, f) for c in kept for f in ("tdp_w", "memory_gb")
+                 if f"{c}/{f}" not in quoted]
+    for chip, field in untouched:
+        assert (snap["chips"].filter(pl.col("chip_id") == chip)[field].item()
+                == draft["chips"].filter(pl.col("chip_id") == chip)[field].item())
+
+
+def test_as_of_empties_an_entity_listing_known_only_later(tiny_tables):
+    ents = tiny_tables["entities"].with_columns(
+        entity_list_date=pl.Series([dt.date(2025, 1, 16), dt.date(2026, 2, 1), None]),
+        entity_list_precision=pl.Series(["day", "day", None]),
+        entity_list_source_ids=pl.Series([[EARLY], [LATE], []]),
+    )
+    snap = as_of({**tiny_tables, "entities": ents}, "2026-01-30")["entities"]
+    assert snap["entity_list_date"].to_list() == [dt.date(2025, 1, 16), None, None]
+    assert snap["entity_list_precision"].to_list() == ["day", None, None]
+    assert snap["entity_list_source_ids"].to_list() == [[EARLY], [], []]
+
+
 # --------------------------------------------------------------------------- diff
 def test_diff_added_removed_changed(tiny_tables):
     old = tiny_tables["approvals"]

@@ -28,3 +28,32 @@ def test_main_writes_the_file(tmp_path):
     out = tmp_path / "dd.md"
     assert dictionary.main([str(out)]) == 0
     assert out.read_text(encoding="utf-8") == dictionary.render()
+
+
+def test_new_datasets_are_described_with_their_keys():
+    text = dictionary.render()
+    assert "| [`evidence`](#evidence) |" in text and "| [`parameters`](#parameters) |" in text
+    assert "- `source_id` -> `sources.source_id`" in text
+    assert "- `entity_list_source_ids` (each item) -> `sources.source_id`" in text
+    assert "`derivation_when_not_stated`, `quote_when_stated`" in text
+    assert "`exported_pre_control`" in text and "`proposed`" in text
+
+
+def test_a_release_describes_evidence_and_parameters_in_its_datapackage(released_root):
+    import json
+
+    package = json.loads(
+        (released_root / "releases" / "2026-11-29" / "datapackage.json").read_text())
+    by_name = {r["name"]: r for r in package["resources"]}
+    assert list(by_name) == list(schemas.DATASETS)
+    evidence = by_name["evidence"]["schema"]
+    assert evidence["primaryKey"] == ["evidence_id"]
+    assert evidence["foreignKeys"] == [
+        {"fields": "source_id", "reference": {"resource": "sources", "fields": "source_id"}}]
+    basis = next(f for f in evidence["fields"] if f["name"] == "basis")
+    assert basis["constraints"] == {"required": True, "enum": ["assumed", "derived", "stated"]}
+    params = by_name["parameters"]["schema"]
+    assert params["foreignKeys"] == [
+        {"fields": "chip_id", "reference": {"resource": "chips", "fields": "chip_id"}}]
+    assert by_name["parameters"]["bytes"] == (
+        released_root / "releases" / "2026-11-29" / "parameters.csv").stat().st_size

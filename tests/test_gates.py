@@ -8,7 +8,8 @@ import polars as pl
 import pytest
 
 import analytics
-from analytics.gates import CHINA_GATES, US_GATES, gate_matrix
+from analytics import supply_checks
+from analytics.gates import CHINA_GATES, COLUMNS, US_GATES, gate_matrix
 
 RELEASE = "2026-11-29"
 H20, H200, B200 = "nvidia_h20_96gb", "nvidia_h200_sxm_141gb", "nvidia_b200_hgx"
@@ -19,7 +20,8 @@ ASCEND = "huawei_ascend_910c"
 def tables() -> dict[str, pl.DataFrame]:
     names = ("chips", "control_rules", "approvals", "entities")
     t = {n: analytics.load(n, release=RELEASE) for n in names}
-    t["classification"] = analytics.classify(t["chips"], t["control_rules"])
+    t["classification"] = analytics.classify(t["chips"], t["control_rules"],
+                                             entities=t["entities"])
     return t
 
 
@@ -102,3 +104,79 @@ def test_an_entity_list_listing_denies_the_buyer(tables):
 def test_an_unknown_chip_is_a_clear_error(tables):
     with pytest.raises(KeyError, match="not in the chips table"):
         _gate(tables, "no_such_chip", "bytedance", "2025-01-01")
+
+
+def test_h200_in_february_2026_states_the_group_approval_as_a_bound(tables):
+    row = _gate(tables, H200, "tencent", "2026-02-15")
+    assert "at least 400,000 combined; " in row["conditions"]  # a bound stays a bound
+    assert "APR-048" in row["event_ids"]
+    assert row["us_gate"] == "licence_granted" and "APR-051" in row["event_ids"]
+
+
+def test_a_listed_non_us_designer_still_has_no_us_gate(tables):
+    # Huawei is on the Entity List, but its own Ascend is not a US export
+    entities = tables["entities"].with_columns(
+        pl.when(pl.col("entity_id") == "huawei").then(pl.lit(dt.date(2019, 5, 16)))
+        .otherwise(None).alias("entity_list_date"))
+    m = gate_matrix([ASCEND], ["huawei"], ["2026-02-15"], classification=tables["classification"],
+                    chips=tables["chips"], approvals=tables["approvals"], entities=entities)
+    assert m.row(0, named=True)["us_gate"] == "not_applicable"
+
+
+def test_a_listing_known_to_the_month_says_so_and_cites_its_sources(tables):
+    entities = tables["entities"].with_columns(
+        pl.when(pl.col("entity_id") == "bytedance").then(pl.lit(dt.date(2025, 3, 1)))
+        .otherwise(None).alias("entity_list_date"),
+        pl.when(pl.col("entity_id") == "bytedance").then(pl.lit("month"))
+        .otherwise(None).alias("entity_list_precision"),
+        pl.when(pl.col("entity_id") == "bytedance").then(pl.lit(["src-a", "src-b"]))
+        .otherwise(None).alias("entity_list_source_ids"),
+    )
+    row = gate_matrix([H200], ["bytedance"], ["2026-02-15"],
+                      classification=tables["classification"], chips=tables["chips"],
+                      approvals=tables["approvals"], entities=entities).row(0, named=True)
+    assert row["us_gate"] == "presumption_of_denial"
+    assert "ByteDance on the US Entity List since 2025-03" in row["conditions"]
+    assert {"src-a", "src-b"} <= set(row["source_ids"])
+
+
+def test_gate_status_opens_the_release_itself():
+    row = analytics.gate_status(H20, "bytedance", "2025-05-01", release=RELEASE)
+    assert row.height == 1 and row.columns == list(COLUMNS)
+    assert row.item(0, "us_gate") == "licence_required"
+    assert "APR-015" in row.item(0, "event_ids") and row.item(0, "source_ids").len() > 0
+    assert "H20" in row.item(0, "verdict")
+    assert "for ByteDance on 2025-05-01: a US licence is required" in row.item(0, "verdict")
+
+
+# --------------------------------------------------------------------------- deliveries
+def _delivery(record_id: str, chip: str, buyers: list[str], start: str, end: str,
+              vendor: str = "nvidia") -> dict:
+    return {"record_id": record_id, "record_type": "delivery",
+            "period_start": dt.date.fromisoformat(start),
+            "period_end": dt.date.fromisoformat(end), "chip_ids": [chip],
+            "vendor_id": vendor, "buyer_ids": buyers, "destination": "CN", "units": 10_000}
+
+
+def _findings(tables, rows: list[dict]) -> list[str]:
+    shp = analytics.load("shipments", release=RELEASE)
+    extra = pl.DataFrame(rows).with_columns(pl.col("buyer_ids").cast(pl.List(pl.String)))
+    t = {n: tables[n].lazy() for n in ("chips", "control_rules", "approvals", "entities")}
+    t["shipments"] = pl.concat([shp, extra], how="diagonal_relaxed").lazy()
+    out = supply_checks.delivery_without_approval(t)
+    return sorted(pl.concat(out).collect()["key"].to_list()) if out else []
+
+
+def test_deliveries_are_checked_by_the_gates(tables):
+    rows = [
+        # Huawei Ascend delivered in China: not a US export (as SHP-047, SHP-311, SHP-312)
+        _delivery("SHP-901", "huawei_ascend_910b", ["bytedance"], "2024-01-01", "2024-07-31",
+                  vendor="huawei"),
+        # licensed H200s (as SHP-203/204 under APR-051 and APR-053)
+        _delivery("SHP-903", H200, ["bytedance"], "2026-07-01", "2026-08-31"),
+        # an H200 before any US licence or permit: the gate is closed
+        _delivery("SHP-904", H200, ["tencent"], "2025-03-01", "2025-03-31"),
+        # an H20 after the is-informed letter, before the July 2025 permit
+        _delivery("SHP-905", H20, ["alibaba"], "2025-05-01", "2025-06-30"),
+    ]
+    assert _findings(tables, rows) == ["SHP-904", "SHP-905"]

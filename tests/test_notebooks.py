@@ -20,6 +20,7 @@ def test_every_notebook_opens_with_its_question_and_a_parameters_cell():
         "03-export-controls.py",
         "04-lab-compute.py",
         "05-release-changes.py",
+        "06-china-compute.py",
     ]
     for name in NOTEBOOKS:
         nb = jupytext.read(paths.NOTEBOOKS_DIR / name, fmt="py:percent")

@@ -112,14 +112,21 @@ def df_shipments() -> pl.DataFrame:
     )
 
 
+@pytest.fixture
+def df_entities() -> pl.DataFrame:
+    cn = ["alibaba", "bytedance", "tencent", "jd_com", "deepseek", "cn_gacc", "cn_miit"]
+    us = ["nvidia", "amd", "intel", "us_bis"]
+    return pl.DataFrame({"entity_id": cn + us, "country": ["CN"] * len(cn) + ["US"] * len(us)})
+
+
 def _row(out: pl.DataFrame, event: str) -> dict:
     rows = out.filter(pl.col("event_id") == event)
     assert rows.height == 1
     return rows.row(0, named=True)
 
 
-def test_group_approval_stays_one_row(df_approvals, df_shipments):
-    out = reconcile(df_approvals, df_shipments)
+def test_group_approval_stays_one_row(df_approvals, df_shipments, df_entities):
+    out = reconcile(df_approvals, df_shipments, entities=df_entities)
     row = _row(out, "APR-048")
     assert row["buyer_group"] == "alibaba;bytedance;tencent"
     assert row["buyer_ids"] == ["alibaba", "bytedance", "tencent"]
@@ -133,8 +140,8 @@ def test_group_approval_stays_one_row(df_approvals, df_shipments):
     assert out.filter(pl.col("approved_quantity") == 400_000).height == 1  # never split
 
 
-def test_zero_confirmed_deliveries_with_both_sides_sources(df_approvals, df_shipments):
-    row = _row(reconcile(df_approvals, df_shipments), "APR-048")
+def test_zero_confirmed_deliveries_with_both_sides_sources(df_approvals, df_shipments, df_entities):
+    row = _row(reconcile(df_approvals, df_shipments, entities=df_entities), "APR-048")
     assert row["confirmed_delivered"] == 0
     assert row["delivery_record_ids"] == ["SHP-035"]
     assert row["delivery_source_ids"] == ["tradevae-20260224-no-h200-received"]
@@ -143,8 +150,8 @@ def test_zero_confirmed_deliveries_with_both_sides_sources(df_approvals, df_ship
     assert row["delivered_through"] == dt.date(2026, 2, 24)
 
 
-def test_orders_and_intents(df_approvals, df_shipments):
-    row = _row(reconcile(df_approvals, df_shipments), "APR-048")
+def test_orders_and_intents(df_approvals, df_shipments, df_entities):
+    row = _row(reconcile(df_approvals, df_shipments, entities=df_entities), "APR-048")
     # Alibaba 200k + ByteDance max(200k, 20k): restated demand is not added twice
     assert row["intent_units"] == 400_000
     assert row["intent_record_ids"] == ["SHP-031", "SHP-032", "SHP-033"]
@@ -153,8 +160,8 @@ def test_orders_and_intents(df_approvals, df_shipments):
     assert "SHP-027" not in row["delivery_record_ids"]
 
 
-def test_gates_scopes_and_headroom(df_approvals, df_shipments):
-    out = reconcile(df_approvals, df_shipments, vendors=["amd"])
+def test_gates_scopes_and_headroom(df_approvals, df_shipments, df_entities):
+    out = reconcile(df_approvals, df_shipments, entities=df_entities, vendors=["amd"])
     assert "APR-044" not in out["event_id"].to_list()  # a denial grants nothing
     us = _row(out, "APR-053")
     assert us["gate"] == "us_export_licence"
@@ -163,16 +170,19 @@ def test_gates_scopes_and_headroom(df_approvals, df_shipments):
     assert us["confirmed_delivered"] is None  # SHP-035 ended before 2026-05-01
     bis = _row(out, "APR-043")
     assert bis["buyer_group"] is None  # vendors (shipments' and the keyword's) are not buyers
-    assert _row(reconcile(df_approvals, df_shipments), "APR-043")["buyer_group"] == "amd"
+    # AMD is seated in the US: a seller even without the vendors keyword
+    plain = reconcile(df_approvals, df_shipments, entities=df_entities)
+    assert _row(plain, "APR-043")["buyer_group"] is None
     ds = _row(out, "APR-049")
     assert ds["confirmed_delivered"] == 0 and ds["approved_quantity"] is None
 
 
-def test_vendor_keyword_and_lazy(df_approvals, df_shipments):
-    lazy = reconcile(df_approvals.lazy(), df_shipments.lazy(), vendors=["amd"])
+def test_vendor_keyword_and_lazy(df_approvals, df_shipments, df_entities):
+    lazy = reconcile(df_approvals.lazy(), df_shipments.lazy(), entities=df_entities.lazy(),
+                     vendors=["amd"])
     assert isinstance(lazy, pl.LazyFrame)
     out = lazy.collect()
-    assert out.equals(reconcile(df_approvals, df_shipments, vendors=["amd"]))
+    assert out.equals(reconcile(df_approvals, df_shipments, entities=df_entities, vendors=["amd"]))
     keys = out.select("buyer_group", "chip_group", "date", "event_id")
     assert keys.equals(keys.sort("buyer_group", "chip_group", "date", "event_id", nulls_last=True))
 
@@ -199,12 +209,13 @@ def _release_tables() -> dict[str, pl.DataFrame]:
 
     if RELEASE not in datasets.releases():
         pytest.skip(f"release {RELEASE} has not been cut yet")
-    return {n: datasets.load(n, release=RELEASE) for n in ("approvals", "shipments", "chips")}
+    names = ("approvals", "shipments", "chips", "entities")
+    return {n: datasets.load(n, release=RELEASE) for n in names}
 
 
 def test_release_h200_group_approval_has_no_confirmed_deliveries():
     t = _release_tables()
-    out = reconcile(t["approvals"], t["shipments"], chips=t["chips"])
+    out = reconcile(t["approvals"], t["shipments"], chips=t["chips"], entities=t["entities"])
     row = _row(out, "APR-048")
     assert row["buyer_group"] == "alibaba;bytedance;tencent"
     assert row["chip_ids"] == [H200]
@@ -226,17 +237,20 @@ def test_entities_seated_outside_china_are_not_buyers():
                                "destination": pl.String, "units": pl.Int64,
                                "method": pl.String, "source_ids": pl.List(pl.String)})
     ent = pl.DataFrame({"entity_id": ["bytedance", "intel"], "country": ["CN", "US"]})
-    assert reconcile(apr, shp)["buyer_group"].to_list() == ["bytedance;intel"]
     assert reconcile(apr, shp, entities=ent)["buyer_group"].to_list() == ["bytedance"]
+    with pytest.raises(TypeError, match="entities"):
+        reconcile(apr, shp)  # without entities, Intel would pass for a Chinese buyer
+    with pytest.raises(TypeError, match="entities table"):
+        reconcile(apr, shp, entities=None)
 
 
-def test_non_cn_delivery_is_not_a_delivery_into_china(df_approvals, df_shipments):
+def test_non_cn_delivery_is_not_a_delivery_into_china(df_approvals, df_shipments, df_entities):
     delivery = df_shipments.filter(pl.col("record_id") == "SHP-035")
     elsewhere = delivery.with_columns(
         record_id=pl.lit("SHP-900"), destination=pl.lit("non_CN")
     )
-    before = reconcile(df_approvals, df_shipments)
-    after = reconcile(df_approvals, pl.concat([df_shipments, elsewhere]))
+    before = reconcile(df_approvals, df_shipments, entities=df_entities)
+    after = reconcile(df_approvals, pl.concat([df_shipments, elsewhere]), entities=df_entities)
     assert before.equals(after)
     assert not any("SHP-900" in ids for ids in after["delivery_record_ids"].to_list())
 
@@ -246,7 +260,8 @@ def test_release_non_cn_copy_of_a_delivery_is_listed_nowhere():
     shp = t["shipments"]
     delivery = shp.filter(pl.col("record_id") == "SHP-035")  # zero H200s delivered, Feb 2026
     copy = delivery.with_columns(record_id=pl.lit("SHP-999"), destination=pl.lit("non_CN"))
-    out = reconcile(t["approvals"], pl.concat([shp, copy]), chips=t["chips"])
+    out = reconcile(t["approvals"], pl.concat([shp, copy]), chips=t["chips"],
+                    entities=t["entities"])
     original = delivery.item(0, "record_id")
     assert any(original in ids for ids in out["delivery_record_ids"].to_list())
     assert not any("SHP-999" in ids for ids in out["delivery_record_ids"].to_list())

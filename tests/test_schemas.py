@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 import pytest
 
@@ -181,13 +183,80 @@ def test_evidence_model():
     ev = pl.DataFrame({
         "evidence_id": ["EV-SHP-0001", "EV-SHP-0002"], "dataset": ["shipments"] * 2,
         "record_key": ["SHP-004", "SHP-004"], "field": ["units", None],
-        "source_id": ["reuters-20260128-h200"] * 2, "quote": ["more than 400,000"] * 2,
+        "source_id": ["reuters-20260128-h200"] * 2, "quote": ["more than 400,000", None],
         "locator": [None, "para 3"], "basis": ["stated", "derived"],
         "derivation": [None, "units = value_usd / price (chips.price of nvidia_h200)"],
     })
     assert schemas.validate("evidence", ev)[1] == []
-    assert "evidence" not in schemas.DATASETS  # releases before it have no evidence file
+    assert "evidence" in schemas.DATASETS and "evidence" in schemas.OPTIONAL_DATASETS
     bad = ev.with_columns(evidence_id=pl.Series(["EV-SHP-1", "EV-SHP-0002"]),
                           derivation=pl.Series([None, None], dtype=pl.String))
     checks = sorted(f.check for f in schemas.validate("evidence", bad)[1])
-    assert checks == ["derivation_iff_not_stated", "str_matches('^EV-[A-Z0-9]+-\\d{4}$')"]
+    assert checks == ["derivation_when_not_stated", "str_matches('^EV-[A-Z0-9]+-\\d{4}$')"]
+    unquoted = ev.with_columns(quote=pl.Series([" ", None]),
+                               dataset=pl.Series(["evidence", "shipments"]))
+    found = schemas.validate("evidence", unquoted)[1]
+    assert sorted((f.key, f.column, f.check.split("(")[0]) for f in found) == [
+        ("EV-SHP-0001", "", "quote_when_stated"), ("EV-SHP-0001", "dataset", "isin"),
+    ]
+
+
+def _parameters() -> pl.DataFrame:
+    return pl.DataFrame({
+        "parameter_id": ["PRC-001", "ASM-005", "EST-009"],
+        "kind": ["price", "assumption", "published_estimate"],
+        "name": ["unit price of nvidia_h20_96gb", "ai_accelerator_useful_life_years",
+                 "AI compute China acquires in 2026"],
+        "chip_id": ["nvidia_h20_96gb", None, None],
+        "period_start": [dt.date(2023, 12, 1), None, None],
+        "period_end": [dt.date(2024, 3, 31), None, dt.date(2026, 12, 31)],
+        "value_low": [12000.0, 5.0, 150000.0], "value": [None, 5.5, 320000.0],
+        "value_high": [15000.0, 6.0, 600000.0], "value_qualifier": ["range"] * 3,
+        "unit": ["USD per unit", "years", "B300-equivalents"], "scope": [None, None, "flow"],
+        "source_ids": [["dunyanews-undated-reuters-h20-preorders"], ["a"], ["b"]],
+        "confidence": ["medium", "medium", "low"], "notes": [None, None, None],
+    })
+
+
+def test_parameters_model():
+    params = _parameters()
+    assert schemas.validate("parameters", params)[1] == []
+    bad = params.with_columns(
+        parameter_id=pl.Series(["ASM-001", "ASM-005", "EST-9"]),
+        value_low=pl.Series([16000.0, None, 150000.0]),
+        value=pl.Series([None, None, 320000.0]), value_high=pl.Series([15000.0, None, 600000.0]),
+        period_start=pl.Series([dt.date(2024, 4, 1), None, None]),
+        kind=pl.Series(["price", "assumption", "estimate"]),
+        source_ids=pl.Series([["a"], [], ["b"]]),
+    )
+    got = {(f.key, f.check.split("(")[0]) for f in schemas.validate("parameters", bad)[1]}
+    assert got == {
+        ("ASM-001", "id_prefix_matches_kind"), ("ASM-001", "value_triplet_ordered"),
+        ("ASM-001", "period_start_not_after_end"), ("ASM-005", "has_a_value"),
+        ("ASM-005", "at_least_one_source"), ("EST-9", "str_matches"), ("EST-9", "isin"),
+        ("EST-9", "id_prefix_matches_kind"),
+    }
+
+
+def test_entity_list_columns_are_optional_and_checked():
+    ents = _release("entities")
+    assert schemas.validate("entities", ents)[1] == []  # a release cut before them
+    listed = ents.head(3).with_columns(
+        entity_list_date=pl.Series([dt.date(2019, 5, 16), None, None]),
+        entity_list_precision=pl.Series(["day", None, "month"]),
+        entity_list_citation=pl.Series(["84 FR 22961", None, None]),
+        entity_list_source_ids=pl.Series([["thompsonhine-201905-huawei-entity-list"], [], None],
+                                         dtype=pl.List(pl.String)),
+    )
+    found = schemas.validate("entities", listed)[1]
+    assert [(f.key, f.check) for f in found] == [(listed["entity_id"][2],
+                                                   "entity_list_date_sourced")]
+
+
+def test_new_vocabulary_of_approvals_and_shipments():
+    apr = _release("approvals").head(1).with_columns(action=pl.lit("proposed"))
+    assert schemas.validate("approvals", apr)[1] == []
+    shp = _release("shipments").head(2).with_columns(
+        stock_channel=pl.Series(["smuggled", "grey_market"]))
+    found = schemas.validate("shipments", shp)[1]
+    assert [(f.column, f.value) for f in found] == [("stock_channel", "grey_market")]

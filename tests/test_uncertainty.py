@@ -189,3 +189,87 @@ def test_samples_and_percentiles_stay_ordered(items):
     p5, p50, p95 = np.percentile(x, [5, 50, 95], axis=1)
     assert (p5 <= p50).all() and (p50 <= p95).all()
     assert (x > 0).all()
+
+
+# --------------------------------------------------------------------------- qualifiers
+def _pct(df: pl.DataFrame, stem: str = "x", n: int = 200_000) -> np.ndarray:
+    return np.percentile(sample(df, stem, n=n, seed=4)[0], [5, 50, 95])
+
+
+def test_at_least_plus_exact_keeps_the_bound_and_a_real_tail():
+    df = pl.DataFrame({"units": [100_000.0, 50_000.0], "units_qualifier": ["at_least", "exact"]})
+    out = sum_intervals(df, "units", n=20_000, seed=0).row(0, named=True)
+    assert out["units_p5"] >= 150_000
+    assert out["units_p95"] > 1.5 * out["units_p5"]
+    assert out["units_p5"] < out["units_p50"] < out["units_p95"]
+
+
+def test_at_least_tail_reaches_twice_the_bound_or_the_stated_high():
+    df = pl.DataFrame({"x": [100.0], "x_qualifier": ["at_least"]})
+    p5, _, p95 = _pct(df)
+    assert p5 >= 100.0 and p5 < 105.0
+    assert p95 == pytest.approx(200.0, rel=0.02)
+    df = pl.DataFrame({"x": [100.0], "x_high": [150.0], "x_qualifier": ["at_least"]})
+    assert _pct(df)[2] == pytest.approx(150.0, rel=0.02)
+    assert (sample(df, "x", n=5000) >= 100.0).all()
+
+
+def test_at_most_mirrors_the_lower_bound():
+    df = pl.DataFrame({"x": [200_000.0], "x_qualifier": ["at_most"]})
+    x = sample(df, "x", n=100_000, seed=2)
+    assert (x <= 200_000.0).all()
+    assert np.percentile(x, 5) == pytest.approx(100_000.0, rel=0.02)
+
+
+def test_a_stated_range_is_uniform_not_a_percentile_interval():
+    df = pl.DataFrame({"x_low": [320_000.0], "x_high": [330_000.0], "x_qualifier": ["range"]})
+    x = sample(df, "x", n=200_000, seed=1)
+    assert x.min() >= 320_000.0 and x.max() <= 330_000.0
+    p5, p50, p95 = np.percentile(x, [5, 50, 95])
+    assert p5 == pytest.approx(320_500.0, abs=100) and p95 == pytest.approx(329_500.0, abs=100)
+    assert p50 == pytest.approx(325_000.0, abs=100)
+
+
+def test_a_range_with_a_median_and_an_open_end():
+    # "between 10,000 and several hundred thousand, median about 140,000"
+    df = pl.DataFrame({"x_low": [10_000.0], "x": [140_000.0], "x_qualifier": ["range"]})
+    x = sample(df, "x", n=200_000, seed=1)
+    assert x.min() >= 10_000.0
+    assert np.median(x) == pytest.approx(140_000.0, rel=0.02)
+    assert 200_000 < np.percentile(x, 95) < 300_000
+
+
+def test_about_spreads_a_lone_figure_and_approx_is_about():
+    for word in ("about", "approx"):
+        df = pl.DataFrame({"x": [10_000.0], "x_qualifier": [word]})
+        p5, p50, p95 = _pct(df)
+        assert p5 == pytest.approx(8_000.0, rel=0.02)
+        assert p50 == pytest.approx(10_000.0, rel=0.02)
+        assert p95 == pytest.approx(12_500.0, rel=0.02)
+    exact = pl.DataFrame({"x": [10_000.0], "x_qualifier": ["exact"]})
+    assert (sample(exact, "x", n=100) == 10_000.0).all()
+
+
+def test_value_usd_reads_value_qualifier():
+    df = pl.DataFrame({"value_usd": [1e9], "value_qualifier": ["at_least"]})
+    assert (sample(df, "value_usd", n=1000) >= 1e9).all()
+    assert sample(df, "value_usd", n=1000).max() > 1.2e9
+
+
+def test_a_group_quantity_is_one_item_of_its_group():
+    df = pl.DataFrame({"buyers": [["alibaba", "bytedance", "tencent"], ["bytedance"]],
+                       "units": [400_000.0, 10_000.0], "units_qualifier": ["at_least", "about"]})
+    out = sum_intervals(df, "units", by="buyers", n=5000)
+    assert out["buyers"].to_list() == [["alibaba", "bytedance", "tencent"], ["bytedance"]]
+    assert out["n_items"].to_list() == [1, 1]
+    assert out.item(0, "units_p5") >= 400_000
+
+
+def test_qualified_sums_equal_summed_samples():
+    df = pl.DataFrame({"x_low": [None, 10.0, 5.0], "x": [100.0, 40.0, None],
+                       "x_high": [None, None, 9.0],
+                       "x_qualifier": ["at_least", "range", "range"]})
+    canon = df.sort("x_low", "x", "x_high", "x_qualifier", nulls_last=True)
+    total = sample(canon, "x", n=3000, seed=9).sum(axis=0)
+    out = sum_intervals(df, "x", n=3000, seed=9)
+    assert out.item(0, "x_p50") == pytest.approx(np.percentile(total, 50), rel=1e-12)
