@@ -1,9 +1,10 @@
 """The figures a reader looks for first, each with its qualifier, date and evidence.
 
 The report's front page shows them: the H200s each government approved and what was
-ordered and delivered against the largest approval, how many chips fall in each class
-of each US rule vintage, and the data's cutoff (the latest decision and the latest
-source). Every figure keeps its qualifier and scope (``≥ 400,000 combined``), names
+ordered and delivered against the largest approval, China's AI compute stock
+(:func:`analytics.compute_stock`) at the release's quarter, how many chips fall in each
+class of each US rule vintage, and the data's cutoff (the latest decision and the
+latest source). Every figure keeps its qualifier and scope (``≥ 400,000 combined``), names
 the date it holds for, the rows it comes from, their sources and the page that shows
 the evidence. The functions take the release's tables; they load nothing.
 """
@@ -17,8 +18,11 @@ from dataclasses import dataclass
 import polars as pl
 
 from analytics.compute import classify
-from analytics.formatting import number_text, quantity_text
+from analytics.formatting import interval_text, number_text, quantity_text
 from analytics.reconciliation import reconcile
+from analytics.rules import period_end
+from analytics.stock import TOTAL, compute_stock
+from analytics.stock_inputs import missing_stock_inputs, quarter_index, quarter_label
 
 H200 = "nvidia_h200_sxm_141gb"
 GATE_WORDS = {"cn_import_approval": "China's import approval",
@@ -27,6 +31,8 @@ GATE_WORDS = {"cn_import_approval": "China's import approval",
 APPROVALS_PAGE = "02-approvals-vs-shipments"
 CONTROLS_PAGE = "03-export-controls"
 TIMELINE_PAGE = "01-policy-timeline"
+STOCK_PAGE = "06-china-compute"
+STOCK_DRAWS = 2000
 
 
 @dataclass(frozen=True)
@@ -162,6 +168,56 @@ def chips_by_rule(chips: pl.DataFrame, rules: pl.DataFrame) -> list[KeyNumber]:
     return out
 
 
+def _three(x: float | None) -> float | None:
+    return None if x is None else float(f"{x:.3g}")
+
+
+def _quarter_end(label: str) -> dt.date:
+    """The last day of a quarter such as ``"2026Q3"``."""
+    first = dt.date(int(label[:4]), 3 * int(label[-1]) - 2, 1)
+    return pl.select(period_end(pl.lit(first), pl.lit("quarter"))).item()
+
+
+def stock_figure(tables: Mapping[str, pl.DataFrame], on: dt.date) -> KeyNumber:
+    """China's AI compute stock in H100 equivalents at the last quarter ended by ``on``.
+
+    The total of :func:`analytics.compute_stock` (no H200 delivered beyond the recorded
+    deliveries), its 50th percentile with the 5th to 95th, to three significant figures.
+    A release without the model's inputs says which it lacks.
+
+    Examples
+    --------
+    >>> import analytics, datetime as dt
+    >>> k = stock_figure(analytics.Release.open("draft").tables(), dt.date(2026, 3, 1))
+    >>> k.label, k.as_of
+    ("China's AI compute stock, 2025Q4", datetime.date(2025, 12, 31))
+    """
+    label = "China's AI compute stock"
+    missing = missing_stock_inputs(tables)
+    if missing:
+        return KeyNumber(label=label, value="not in this release",
+                         detail=f"it lacks {' and '.join(missing)}", as_of=None, rows=(),
+                         page=STOCK_PAGE, source_ids=())
+    stock = compute_stock(tables, draws=STOCK_DRAWS)
+    index = quarter_index(f"{on.year}Q{(on.month - 1) // 3 + 1}")
+    index -= _quarter_end(quarter_label(index)) > on  # the last quarter ended by then
+    row = (stock.filter((pl.col("channel") == TOTAL)
+                        & (pl.col("quarter") <= quarter_label(index)))
+           .sort("quarter").tail(1).row(0, named=True))
+    end = _quarter_end(row["quarter"])
+    used = tables["shipments"].filter(pl.col("stock_channel").is_not_null())
+    sources = _ids(*used.get_column("source_ids").to_list(),
+                   *tables["parameters"].get_column("source_ids").to_list())
+    value = interval_text(_three(row["h100e_p50"]), _three(row["h100e_p5"]),
+                          _three(row["h100e_p95"]))
+    return KeyNumber(
+        label=f"{label}, {row['quarter']}", value=f"{value} H100e",
+        detail=f"{row['basis']}; 50th (5th–95th) percentile; no H200 delivered beyond "
+               "those recorded",
+        as_of=end, rows=tuple(used.get_column("record_id").to_list()), page=STOCK_PAGE,
+        source_ids=sources)
+
+
 def cutoff(approvals: pl.DataFrame, sources: pl.DataFrame) -> Cutoff:
     """The latest decision (``approvals``) and the latest published source of a release.
 
@@ -184,16 +240,19 @@ def cutoff(approvals: pl.DataFrame, sources: pl.DataFrame) -> Cutoff:
                   one(source, "title"))
 
 
-def key_numbers(tables: Mapping[str, pl.DataFrame]) -> list[KeyNumber]:
+def key_numbers(tables: Mapping[str, pl.DataFrame], on: dt.date) -> list[KeyNumber]:
     """Every key number of the front page, in reading order.
 
     Parameters
     ----------
     tables : mapping of str to DataFrame
         Every dataset of one release.
+    on : date
+        The release's date (the compute stock is shown at its quarter).
 
     Returns
     -------
     list of KeyNumber
     """
-    return [*h200_figures(tables), *chips_by_rule(tables["chips"], tables["control_rules"])]
+    return [*h200_figures(tables), stock_figure(tables, on),
+            *chips_by_rule(tables["chips"], tables["control_rules"])]

@@ -162,16 +162,19 @@ def _source_links(ids: Sequence[str], limit: int = 3) -> str:
 
 def _key_card(k: KeyNumber, pages: set[str]) -> str:
     """One figure as a card: label, value, who it concerns, date, rows, evidence, sources."""
-    date = f"as of {k.as_of.isoformat()}" if k.as_of else "undated"
-    evidence = (f'<a href="{html.escape(k.page)}.html">evidence</a>' if f"{k.page}.html" in pages
-                else "")
-    rows = html.escape(", ".join(k.rows))
+    meta = [f"as of {k.as_of.isoformat()}" if k.as_of else "no date"]
+    if k.rows:
+        more = f" and {len(k.rows) - 3} more" if len(k.rows) > 3 else ""
+        meta.append(f"rows {html.escape(', '.join(k.rows[:3]))}{more}")
+    if f"{k.page}.html" in pages:
+        meta.append(f'<a href="{html.escape(k.page)}.html">evidence</a>')
+    if k.source_ids:
+        meta.append(_source_links(k.source_ids, 2))
     return (
         f'<div class="key"><div class="key-label">{html.escape(k.label)}</div>'
         f'<div class="key-value">{html.escape(k.value)}</div>'
         f'<div class="key-detail">{html.escape(k.detail)}</div>'
-        f'<div class="key-meta">{date} · rows {rows} · {evidence} {_source_links(k.source_ids, 2)}'
-        "</div></div>"
+        f'<div class="key-meta">{" · ".join(meta)}</div></div>'
     )
 
 

@@ -177,7 +177,7 @@ def _front(rel: Release) -> dict[str, Any]:
     tables = rel.tables()
     keys = {name: PRIMARY_KEYS[name][0] for name in DATASETS if name != "sources"}
     return {
-        "numbers": key_numbers(tables),
+        "numbers": key_numbers(tables, rel.date),
         "cutoff": cutoff(tables["approvals"], tables["sources"]),
         "sources": tables["sources"],
         "cited_by": pg.cited_by(tables, keys),

@@ -19,6 +19,7 @@ PAGES = (
     "03-export-controls.html",
     "04-lab-compute.html",
     "05-release-changes.html",
+    "06-china-compute.html",
 )
 NOTEBOOK_OK = """# %% [markdown]
 # # Fine
@@ -273,9 +274,13 @@ def test_key_numbers_keep_qualifiers_dates_and_evidence(rendered):
     assert any("≥ 400,000 combined" in c for c in cards)
     assert any("≤ 75,000 per company" in c for c in cards)
     assert any("delivered" in c for c in cards)
+    assert any("China's AI compute stock" in c for c in cards)
     for card in cards:
+        if "not in this release" in card:  # the stock, for a release without its inputs
+            assert "it lacks" in card and 'href="06-china-compute.html">evidence' in card
+            continue
         assert re.search(r"as of \d{4}-\d\d-\d\d", card), card
-        assert 'href="02-approvals-vs-shipments.html">evidence' in card
+        assert re.search(r'href="0\d-[a-z-]+\.html">evidence', card), card
         assert 'href="sources.html#' in card
     assert "Chips by class under each US rule vintage" in index
 
