@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import sys
 import tempfile
@@ -124,8 +125,14 @@ def _save_chart(spec: dict, svg: str | None, charts_dir: Path, name: str) -> tup
     return _chart_html(spec, svg, name), files
 
 
-def _clean_outputs(nb: Any, stem: str, charts_dir: Path) -> list[Path]:
-    """Turn chart outputs into chart containers (+ SVG/PNG/CSV files); sanitize other HTML."""
+def _clean_outputs(nb: Any, stem: str, charts_dir: Path, slots: dict[str, str]) -> list[Path]:
+    """Turn chart outputs into chart containers (+ SVG/PNG/CSV files); sanitize other HTML.
+
+    The HTML of each output goes into ``slots`` and the output keeps only an empty
+    placeholder named by a random key, which :func:`_body_html` fills after nbconvert:
+    nbconvert then parses a small page instead of every table and SVG. Data cannot name
+    a key (the sanitizer keeps no ``id`` and the keys are drawn per report).
+    """
     written: list[Path] = []
     charts = 0
     for cell in nb.cells:
@@ -135,22 +142,29 @@ def _clean_outputs(nb: Any, stem: str, charts_dir: Path) -> list[Path]:
             data = out.get("data")
             if data is None:
                 continue
+            html_out = None
             if CHART_MIME in data:
                 charts += 1
-                box, files = _save_chart(data[CHART_MIME], data.get("image/svg+xml"),
-                                         charts_dir, f"{stem}-{charts}")
+                html_out, files = _save_chart(data[CHART_MIME], data.get("image/svg+xml"),
+                                              charts_dir, f"{stem}-{charts}")
                 written += files
-                out["data"] = {"text/html": box}
             elif "text/html" in data:
-                out["data"] = {"text/html": sanitize_html(data["text/html"])}
+                html_out = sanitize_html(data["text/html"])
             else:  # images are data: URLs; anything else (svg, js, widgets) is shown as text
                 out["data"] = {k: v for k, v in data.items() if k in ("image/png", "text/plain")}
+            if html_out is not None:
+                key = f"cs-slot-{secrets.token_hex(12)}"
+                slots[key] = html_out
+                out["data"] = {"text/html": f'<div id="{key}"></div>'}
             out["metadata"] = {}
     return written
 
 
-def _body_html(nb: Any) -> str:
-    """The notebook's outputs as an HTML fragment (nbconvert, code hidden)."""
+_SLOT = re.compile(r'<div id="(cs-slot-[0-9a-f]{24})"></div>')
+
+
+def _body_html(nb: Any, slots: dict[str, str]) -> str:
+    """The notebook's outputs as an HTML fragment (nbconvert, code hidden), slots filled."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
@@ -158,7 +172,7 @@ def _body_html(nb: Any) -> str:
         exclude_output_prompt=True, sanitize_html=False,
     )
     body, _ = exporter.from_notebook_node(nb)
-    return body
+    return _SLOT.sub(lambda m: slots.pop(m.group(1)), body)
 
 
 def _question(nb: Any) -> tuple[str, str]:
@@ -301,11 +315,12 @@ def _run_notebooks(
             return {}
         show(path, done=False)
         nb = execute_notebook(path, rel.id, cwd=nb_dir, state=state)
-        _clean_outputs(nb, path.stem, charts_dir)
+        slots: dict[str, str] = {}
+        _clean_outputs(nb, path.stem, charts_dir, slots)
         title, question = _question(nb)
         show(path, done=True)
         return {"file": f"{path.stem}.html", "title": title or path.stem,
-                "question": question, "body": _body_html(nb)}
+                "question": question, "body": _body_html(nb, slots)}
 
     with (ThreadPoolExecutor(max_workers=3) as side,
           ThreadPoolExecutor(max_workers=max(1, jobs)) as pool):

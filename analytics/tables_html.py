@@ -55,9 +55,10 @@ TABLE_CSS = """
 .cs-table .cs-prose{display:block;min-width:14em}
 .cs-table .cs-note,.cs-table summary{color:#57606a;font-size:12px;margin:.25rem 0}
 .cs-table summary{cursor:pointer;color:#0969da}
-.cs-table.cs-long:has(details[open])>.cs-preview{display:none}
+.cs-table.cs-long:has(>details:not([open])) tbody tr:nth-child(n+@NEXT@){display:none}
+.cs-table.cs-long>details:not([open])>summary::after{content:" (showing the first @SHOWN@)"}
 .cs-table .cs-empty{color:#57606a;font-style:italic;margin:.25rem 0}
-"""
+""".replace("@NEXT@", str(PREVIEW_ROWS + 1)).replace("@SHOWN@", str(PREVIEW_ROWS))
 
 
 def _header(col: Column) -> Any:
@@ -139,13 +140,23 @@ def _table_id(df: pl.DataFrame) -> str:
     return f"cs-{digest}"
 
 
+_NOISE = re.compile(
+    r'(?is)<style\b.*?</style\s*>|\s(?:headers|id|scope|style|data-quarto-[a-z-]+)="[^"]*"'
+    r'|\s(?:rowspan|colspan)="1"'
+)
+
+
 def _bare(gt: Any) -> str:
-    """The table's HTML without great-tables' own stylesheet (``TABLE_CSS`` styles it)."""
-    return re.sub(r"(?is)<style\b.*?</style\s*>", "", gt.as_raw_html(inline_css=False)).strip()
+    """The table's HTML without great-tables' stylesheet and attributes the page does not use.
+
+    ``TABLE_CSS`` styles the table by its classes; the per-cell ids and ``headers`` would
+    only be stripped again by the report's sanitizer, and make its work twice as long.
+    """
+    return _NOISE.sub("", gt.as_raw_html(inline_css=False)).strip()
 
 
 def table_html(df: pl.DataFrame, *, sources_page: str = SOURCES_PAGE, style: bool = True) -> str:
-    """HTML of a frame made for reading; long frames show their first rows and fold.
+    """HTML of a frame made for reading; long frames show their first rows until unfolded.
 
     Parameters
     ----------
@@ -171,10 +182,9 @@ def table_html(df: pl.DataFrame, *, sources_page: str = SOURCES_PAGE, style: boo
             if df.height > MAX_ROWS else "")
     if df.height <= LONG_TABLE:
         return f'{css}<div class="cs-table">{full}{more}</div>'
-    preview = _bare(styled(df.head(PREVIEW_ROWS), sources_page=sources_page))
-    return (
-        f'{css}<div class="cs-table cs-long"><div class="cs-preview">{preview}</div>'
-        f"<details><summary>Show all {df.height:,} rows</summary>{full}{more}</details></div>"
+    return (  # rows past PREVIEW_ROWS hide until the details are opened (TABLE_CSS)
+        f'{css}<div class="cs-table cs-long">{full}{more}<details><summary>'
+        f"All {df.height:,} rows</summary></details></div>"
     )
 
 
