@@ -226,8 +226,13 @@ def column_label(column: str) -> str:
     --------
     >>> [column_label(c) for c in ("bf16_dense_tflops", "tdp_w", "approved_quantity", "pd_min")]
     ['BF16 dense', 'TDP', 'approved quantity', 'density min']
+    >>> column_label("us_bis_2023_10")  # a value made a column name stays as it is
+    'us_bis_2023_10'
     """
-    words = [_WORDS.get(w, w) for w in column.split("_")]
+    parts = column.split("_")
+    if any(p.isdigit() for p in parts):  # a value made a column (a pivot's rule_id)
+        return column
+    words = [_WORDS.get(w, w) for w in parts]
     return " ".join(w for w in words if w) or column
 
 

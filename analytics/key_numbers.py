@@ -195,9 +195,10 @@ def stock_figure(tables: Mapping[str, pl.DataFrame], on: dt.date) -> KeyNumber:
     label = "China's AI compute stock"
     missing = missing_stock_inputs(tables)
     if missing:
-        return KeyNumber(label=label, value="not in this release",
-                         detail=f"it lacks {' and '.join(missing)}", as_of=None, rows=(),
-                         page=STOCK_PAGE, source_ids=())
+        return KeyNumber(label=label, value="not estimated",
+                         detail=f"this release predates the model's inputs: "
+                                f"{' and '.join(missing)}",
+                         as_of=None, rows=(), page=STOCK_PAGE, source_ids=())
     stock = compute_stock(tables, draws=STOCK_DRAWS)
     index = quarter_index(f"{on.year}Q{(on.month - 1) // 3 + 1}")
     index -= _quarter_end(quarter_label(index)) > on  # the last quarter ended by then

@@ -47,7 +47,6 @@ figure.chart{{margin:1rem 0;max-width:100%;overflow-x:auto}}
 .key-label{{font-size:13px;color:#57606a}}
 .key-value{{font-size:1.35rem;font-weight:600;margin:.15rem 0;overflow-wrap:anywhere}}
 .key-detail,.key-meta{{font-size:13px}}.key-meta{{color:#57606a}}
-.key-meta a{{margin-right:.35rem}}
 dl.cutoff{{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}}
 dl.cutoff dt{{font-weight:600}}dl.cutoff dd{{margin:0}}
 .filter{{font:inherit;padding:.35rem .5rem;width:min(30rem,100%);box-sizing:border-box}}

@@ -150,6 +150,10 @@ def _clean_outputs(nb: Any, stem: str, charts_dir: Path, slots: dict[str, str]) 
                 written += files
             elif "text/html" in data:
                 html_out = sanitize_html(data["text/html"])
+            elif "text/markdown" in data:  # display(Markdown(...)): rendered, then sanitized
+                import mistune
+
+                html_out = sanitize_html(mistune.html(data["text/markdown"]))
             else:  # images are data: URLs; anything else (svg, js, widgets) is shown as text
                 out["data"] = {k: v for k, v in data.items() if k in ("image/png", "text/plain")}
             if html_out is not None:

@@ -33,12 +33,17 @@ LONG_TABLE = 20  # longer tables show PREVIEW_ROWS and fold the whole table
 PREVIEW_ROWS = 10
 WORD_CHARS = 24  # a column whose cells are all this short never wraps (ids, dates, codes)
 PROSE_CHARS = 60  # a column with a cell this long is given room to read (a summary, a quote)
+# (text between the two gets a little room: names, scopes)
 _SOURCE_ID = re.compile(SOURCE_ID)
 
 #: The tables' stylesheet, scoped to ``.cs-table``: the report's pages carry it, and a
 #: notebook's output carries it too (JupyterLab shows it; the report removes it).
 TABLE_CSS = """
-.cs-table{overflow-x:auto;max-width:100%;margin:.5rem 0 1rem}
+.cs-table{overflow-x:auto;max-width:100%;margin:.5rem 0 1rem;background:
+  linear-gradient(to right,#fff 30%,#fff0) left/2rem 100% no-repeat local,
+  linear-gradient(to left,#fff 30%,#fff0) right/2rem 100% no-repeat local,
+  radial-gradient(farthest-side at 0 50%,#0003,#0000) left/.8rem 100% no-repeat scroll,
+  radial-gradient(farthest-side at 100% 50%,#0003,#0000) right/.8rem 100% no-repeat scroll}
 .cs-table table{border-collapse:collapse;font-size:13px;line-height:1.35;
   font-variant-numeric:tabular-nums;margin:0}
 .cs-table th,.cs-table td{border:0;border-bottom:1px solid #d8dee4;padding:.3rem .55rem;
@@ -53,6 +58,7 @@ TABLE_CSS = """
   overflow:hidden;text-overflow:ellipsis}
 .cs-table .cs-word{white-space:nowrap}
 .cs-table .cs-prose{display:block;min-width:14em}
+.cs-table .cs-text{display:block;min-width:8em}
 .cs-table .cs-note,.cs-table summary{color:#57606a;font-size:12px;margin:.25rem 0}
 .cs-table summary{cursor:pointer;color:#0969da}
 .cs-table.cs-long:has(>details:not([open])) tbody tr:nth-child(n+@NEXT@){display:none}
@@ -128,10 +134,10 @@ def styled(df: pl.DataFrame, *, sources_page: str = SOURCES_PAGE,
             gt = gt.fmt(lambda v: source_links(v, sources_page), columns=c.name)
         elif c.kind in ("text", "date"):
             width = text.get_column(c.name).str.len_chars().max() or 0
-            kind = "cs-word" if width <= WORD_CHARS else "cs-prose" if width >= PROSE_CHARS else ""
-            if kind:
-                gt = gt.fmt(lambda v, k=kind: f'<span class="{k}">{escape(v or "")}</span>',
-                            columns=c.name)
+            kind = ("cs-word" if width <= WORD_CHARS else "cs-prose" if width >= PROSE_CHARS
+                    else "cs-text")
+            gt = gt.fmt(lambda v, k=kind: f'<span class="{k}">{escape(v or "")}</span>',
+                        columns=c.name)
     return gt.sub_missing(missing_text=EMPTY)
 
 

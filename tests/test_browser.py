@@ -238,6 +238,7 @@ def test_pages_read_well(browser, rendered, width):
         assert [t for t in state["touching"] if t[2]] == [], name
         assert [c for c in state["cells"] if c in ("null", "None") or QUOTED.match(c)] == [], name
         assert state["overflow"] <= 0, name  # nothing wider than the window
+        assert "<IPython.core" not in state["text"], name  # every output rendered
         for links in state["csv"]:
             assert len(links) == 1 and (rendered / links[0]).is_file(), (name, links)
 

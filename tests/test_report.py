@@ -110,6 +110,22 @@ def test_chart_data_comes_from_the_chart_and_leaves_its_spec():
     assert report.chart_data(bare).columns == ["b"]
 
 
+def test_markdown_outputs_render_sanitized(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("display(Markdown(...))")
+    cell.outputs = [nbformat.v4.new_output(
+        "display_data", data={"text/markdown": "**bold** <script>x()</script>",
+                              "text/plain": "<IPython.core.display.Markdown object>"})]
+    nb.cells = [cell]
+    slots: dict[str, str] = {}
+    report._clean_outputs(nb, "x", tmp_path, slots)
+    body = report._body_html(nb, slots)
+    assert "<strong>bold</strong>" in body and "<script" not in body
+    assert "IPython.core.display" not in body
+
+
 def test_read_notebook_injects_release_after_parameters(tmp_path):
     path = tmp_path / "01-ok.py"
     path.write_text(NOTEBOOK_OK, encoding="utf-8")
@@ -278,8 +294,9 @@ def test_key_numbers_keep_qualifiers_dates_and_evidence(rendered):
     assert any("delivered" in c for c in cards)
     assert any("China's AI compute stock" in c for c in cards)
     for card in cards:
-        if "not in this release" in card:  # the stock, for a release without its inputs
-            assert "it lacks" in card and 'href="06-china-compute.html">evidence' in card
+        if "not estimated" in card:  # the stock, for a release without its inputs
+            assert "predates the model" in card
+            assert 'href="06-china-compute.html">evidence' in card
             continue
         assert re.search(r"as of \d{4}-\d\d-\d\d", card), card
         assert re.search(r'href="0\d-[a-z-]+\.html">evidence', card), card
