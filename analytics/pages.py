@@ -41,7 +41,7 @@ pre{{white-space:pre-wrap;background:#f6f8fa;padding:.5rem;overflow-x:auto}}
 figure.chart{{margin:1rem 0;max-width:100%;overflow-x:auto}}
 .chart.live .chart-fallback{{display:none}}
 .chart-files{{font-size:13px;color:#57606a;margin-top:.25rem}}
-.status-ok{{color:#1a7f37}}.status-bad{{color:#cf222e}}.muted{{color:#57606a}}
+.nowrap{{white-space:nowrap}}.status-ok{{color:#1a7f37}}.status-bad{{color:#cf222e}}.muted{{color:#57606a}}
 .keys{{display:grid;grid-template-columns:repeat(auto-fill,minmax(15rem,1fr));gap:.75rem}}
 .key{{border:1px solid #d0d7de;border-radius:6px;padding:.6rem .8rem}}
 .key-label{{font-size:13px;color:#57606a}}
@@ -243,7 +243,8 @@ def index_page(release: str, pages: Sequence[Mapping[str, str]], result: Result,
     counted = [k for k in numbers if k.breakdown]
     by_class = _breakdown_html(counted, files) if counted else ""
     body = (
-        f"<h1>AI-chip supply into China: release {html.escape(release)}</h1>\n"
+        f'<h1>AI-chip supply into China: release <span class="nowrap">'
+        f"{html.escape(release)}</span></h1>\n"
         f"<p class=muted>Report of release {html.escape(release)}, rendered "
         f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}. Every figure keeps its "
         "qualifier (≥ at least, ≤ at most, ≈ about) and names its rows and sources.</p>\n"

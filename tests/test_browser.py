@@ -251,3 +251,22 @@ def test_front_page_shows_the_cutoff_and_the_key_numbers(browser, rendered, widt
                   "China's AI compute stock",
                   "Chips by class under each US rule vintage", "warning(s)"):
         assert words in text, words
+
+
+def test_sources_filter_as_you_type(browser, rendered):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    own = (rendered / "sources.html").resolve().as_uri()
+    page.route("**/*", lambda route: route.continue_() if route.request.url == own
+               else route.abort())
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(own)
+    rows = page.locator("#sources tbody tr")
+    total = rows.count()
+    page.fill("#source-filter", "deepseek h200")
+    shown = [r for r in rows.all() if r.is_visible()]
+    assert 0 < len(shown) < total and errors == []
+    assert all("deepseek" in r.inner_text().lower() and "h200" in r.inner_text().lower()
+               for r in shown)
+    assert page.inner_text("#source-count") == f"{len(shown)} of {total} sources"
+    page.close()
