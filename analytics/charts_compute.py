@@ -152,22 +152,20 @@ def _fleet_scale(rows: pl.DataFrame, measure: str) -> tuple[Any, Any]:
     return alt.Scale(type="log", domain=[lo, hi], nice=False), axis
 
 
+_FLEET_TOOLTIP = (
+    ("record_id:N", "Record"), ("lab_id:N", "Lab"), ("subject:N", "Subject"),
+    ("chip_id:N", "Chip"), ("as_of_date:T", "As of", "%Y-%m-%d"),
+    ("low:Q", "5th percentile", ",.4~g"), ("central:Q", "Central", ",.4~g"),
+    ("high:Q", "95th percentile", ",.4~g"), ("source_ids:N", "Sources"),
+)
+
+
 def _fleet_base(rows: pl.DataFrame) -> Any:
     alt = cb.alt()
     return alt.Chart(rows).encode(
         y=alt.Y("row:N", title=None, sort=None, axis=alt.Axis(labelLimit=340)),
         color=cb.colour("subject:N", "lab_subject", rows.get_column("subject"), title="Subject"),
-        tooltip=cb.tooltip(
-            ("record_id:N", "Record"),
-            ("lab_id:N", "Lab"),
-            ("subject:N", "Subject"),
-            ("chip_id:N", "Chip"),
-            ("as_of_date:T", "As of", "%Y-%m-%d"),
-            ("low:Q", "5th percentile", ",.4~g"),
-            ("central:Q", "Central", ",.4~g"),
-            ("high:Q", "95th percentile", ",.4~g"),
-            ("source_ids:N", "Sources"),
-        ),
+        tooltip=cb.tooltip(*_FLEET_TOOLTIP),
     )
 
 
