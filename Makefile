@@ -38,10 +38,13 @@ bench: $(STAMP) ## Run the full benchmark suite (1e5-1e7 rows; minutes)
 bench-quick: $(STAMP) ## Run the benchmarks at small sizes (under two minutes)
 	$(BIN)/python -m benchmarks --quick
 
+screenshots: $(STAMP) ## Render the report (RELEASE=latest) and save a 1400 px screenshot of each page into docs/screenshots/
+	$(BIN)/python docs/screenshots.py --release $(RELEASE)
+
 lint: $(STAMP) ## ruff on the package, tests and benchmarks
 	$(BIN)/ruff check analytics tests benchmarks
 
 clean: ## Remove .venv and rendered reports
 	rm -rf $(VENV) reports
 
-.PHONY: help venv report test validate lab bench bench-quick lint clean
+.PHONY: help venv report test validate lab bench bench-quick screenshots lint clean

@@ -53,6 +53,7 @@ if TYPE_CHECKING:  # imported on first use by __getattr__
     from analytics.stock import compute_flows, compute_stock
     from analytics.stock_inputs import missing_stock_inputs, stock_derivations
     from analytics.tables import read_folder, read_table
+    from analytics.tables_html import styled, table_html
     from analytics.training import (
         implied_mfu,
         max_training_flop,
@@ -119,7 +120,9 @@ __all__ = [
     "share_of_line",
     "stock_chart",
     "stock_derivations",
+    "styled",
     "sum_intervals",
+    "table_html",
     "timeline",
     "tpp",
     "tpp_density_scatter",

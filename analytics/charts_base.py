@@ -23,8 +23,6 @@ THEME = "chip_supply"
 # CJK first so that Chinese names render wherever a Noto CJK font is installed
 FONT = '"Noto Sans CJK SC", "Noto Sans", "DejaVu Sans", sans-serif'
 LABEL_SIZE = 10
-_QUALIFIERS = {"at_least": "≥ ", "at_most": "≤ ", "approx": "≈ ", "exact": ""}
-_SCOPES = {"per_entity": " per company", "combined": " combined"}
 _CHIP_SUFFIX = re.compile(r"^(\d+gb|sxm\d*|hgx|per|gpu|rumored)$")
 
 
@@ -33,7 +31,8 @@ def _theme() -> dict[str, Any]:
         "config": {
             "font": FONT,
             "view": {"continuousWidth": 520, "continuousHeight": 320, "stroke": None},
-            "title": {"fontSize": 15, "anchor": "start", "subtitleColor": "#555", "offset": 8},
+            "title": {"fontSize": 15, "anchor": "start", "subtitleColor": "#555", "offset": 8,
+                      "subtitlePadding": 5},
             "axis": {
                 "labelFontSize": 11,
                 "titleFontSize": 12,
@@ -81,6 +80,31 @@ def text_lists(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+#: Key of the chart's top-level ``usermeta`` that carries the rows it draws (see offer_data).
+DATA_META = "chip_supply_data"
+
+
+def offer_data(chart: Any, df: pl.DataFrame, *, drop: Sequence[str] = ()) -> Any:
+    """Attach the rows a chart draws to its spec, so the report can offer them as CSV.
+
+    The rows go into the spec's top-level ``usermeta`` (which Vega ignores) under
+    :data:`DATA_META` as ``{"columns": [...], "rows": [[...], ...]}``: lists as
+    ``;``-joined text, dates as ISO text, NaN as null. Columns in ``drop`` (layout
+    helpers) are left out.
+
+    Returns
+    -------
+    The same chart.
+    """
+    data = text_lists(df.drop([c for c in drop if c in df.columns]))
+    data = data.with_columns(
+        pl.col(pl.Date, pl.Datetime).cast(pl.String),
+        pl.col(pl.Float32, pl.Float64).fill_nan(None),
+    )
+    chart.usermeta = {DATA_META: {"columns": data.columns, "rows": [list(r) for r in data.rows()]}}
+    return chart
+
+
 def need(df: pl.DataFrame, cols: list[str], what: str) -> None:
     """Raise a ValueError naming the columns of ``cols`` that ``df`` lacks."""
     missing = [c for c in cols if c not in df.columns]
@@ -105,19 +129,6 @@ def tooltip(*fields: tuple[str, ...]) -> list[Any]:
     """Tooltip entries from ``(field:type, title)`` or ``(field:type, title, format)``."""
     a = alt()
     return [a.Tooltip(f[0], title=f[1], **({"format": f[2]} if len(f) > 2 else {})) for f in fields]
-
-
-def quantity_text(units: float | None, qualifier: str | None, scope: str | None = None) -> str:
-    """A quantity as people read it: ``≥ 400,000``, ``≤ 75,000 per company``.
-
-    >>> quantity_text(75000, "at_most", "per_entity")
-    '≤ 75,000 per company'
-    >>> quantity_text(None, "at_least")
-    ''
-    """
-    if units is None:
-        return ""
-    return f"{_QUALIFIERS.get(qualifier or '', '')}{units:,.0f}{_SCOPES.get(scope or '', '')}"
 
 
 def chip_name(chip_id: str) -> str:

@@ -132,11 +132,12 @@ def fleet_compute(
             .mark_rule(strokeWidth=3, opacity=0.6)
             .encode(x=alt.X("low:Q", scale=scale), x2=alt.X2("high:Q")),
         )
-    return alt.layer(*layers).properties(
+    chart = alt.layer(*layers).properties(
         title=alt.Title(title, subtitle=_fleet_subtitle(missing)),
         width=280,
         height=alt.Step(18),
     )
+    return cb.offer_data(chart, rows, drop=("central", "low", "high", "point", "row"))
 
 
 def _fleet_scale(rows: pl.DataFrame, measure: str) -> tuple[Any, Any]:
@@ -151,22 +152,20 @@ def _fleet_scale(rows: pl.DataFrame, measure: str) -> tuple[Any, Any]:
     return alt.Scale(type="log", domain=[lo, hi], nice=False), axis
 
 
+_FLEET_TOOLTIP = (
+    ("record_id:N", "Record"), ("lab_id:N", "Lab"), ("subject:N", "Subject"),
+    ("chip_id:N", "Chip"), ("as_of_date:T", "As of", "%Y-%m-%d"),
+    ("low:Q", "5th percentile", ",.4~g"), ("central:Q", "Central", ",.4~g"),
+    ("high:Q", "95th percentile", ",.4~g"), ("source_ids:N", "Sources"),
+)
+
+
 def _fleet_base(rows: pl.DataFrame) -> Any:
     alt = cb.alt()
     return alt.Chart(rows).encode(
         y=alt.Y("row:N", title=None, sort=None, axis=alt.Axis(labelLimit=340)),
         color=cb.colour("subject:N", "lab_subject", rows.get_column("subject"), title="Subject"),
-        tooltip=cb.tooltip(
-            ("record_id:N", "Record"),
-            ("lab_id:N", "Lab"),
-            ("subject:N", "Subject"),
-            ("chip_id:N", "Chip"),
-            ("as_of_date:T", "As of", "%Y-%m-%d"),
-            ("low:Q", "5th percentile", ",.4~g"),
-            ("central:Q", "Central", ",.4~g"),
-            ("high:Q", "95th percentile", ",.4~g"),
-            ("source_ids:N", "Sources"),
-        ),
+        tooltip=cb.tooltip(*_FLEET_TOOLTIP),
     )
 
 
@@ -279,8 +278,9 @@ def release_diff(diff_frame: Frame, *, title: str = "What changed between releas
     )
     bars = base.mark_bar()
     labels = base.mark_text(align="left", dx=4, baseline="middle").encode(text="rows:Q")
-    return alt.layer(bars, labels).properties(
+    chart = alt.layer(bars, labels).properties(
         title=alt.Title(title, subtitle="Rows: dataset; bars: rows added, removed and changed"),
         width=360,
         height=alt.Step(14),
     )
+    return cb.offer_data(chart, counts)

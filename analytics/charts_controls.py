@@ -314,11 +314,12 @@ def tpp_density_scatter(
     subtitle = f"Points: class under {rule_id}; zones: classification clauses"
     if bands.height:
         subtitle += "; top band: China licence policy by TPP"
-    return (
+    chart = (
         alt.vconcat(main, strip, spacing=6)
         .resolve_scale(x="shared", color="shared", shape="shared")
         .properties(title=alt.Title(title, subtitle=subtitle))
     )
+    return cb.offer_data(chart, pts, drop=("name",))
 
 
 class _Panel(NamedTuple):

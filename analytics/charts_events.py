@@ -10,6 +10,7 @@ import polars as pl
 
 from analytics import charts_base as cb
 from analytics.compute import Frame
+from analytics.formatting import quantity_text
 from analytics.vocab import APPROVAL_ACTIONS
 
 _STEP = 28  # px per timeline lane: a label fits above or below a mark
@@ -36,7 +37,7 @@ def _lanes(df: pl.DataFrame) -> list[str]:
 def _event_label(row: dict[str, Any]) -> str:
     """What an event's direct label says: its chips and quantity, or its subject."""
     chips = cb.chip_names(row.get("chips"))
-    qty = cb.quantity_text(
+    qty = quantity_text(
         row.get("quantity_units"), row.get("quantity_qualifier"), row.get("quantity_scope")
     )
     if chips:
@@ -269,7 +270,7 @@ def policy_timeline(
         y,
         color="#222",
     )
-    return alt.layer(bars, dots, *text).properties(
+    chart = alt.layer(bars, dots, *text).properties(
         title=alt.Title(
             title,
             subtitle="One lane per jurisdiction and action; a bar spans a "
@@ -278,6 +279,7 @@ def policy_timeline(
         width=_WIDTH,
         height=alt.Step(_STEP),
     )
+    return cb.offer_data(chart, df, drop=("lane", "label"))
 
 
 # ---------------------------------------------------------------- approvals vs deliveries
@@ -317,7 +319,7 @@ def _tidy_quantities(df: pl.DataFrame) -> pl.DataFrame:
         )
     tidy = pl.concat(parts).filter(pl.col("units").is_not_null())
     text = [
-        cb.quantity_text(u, q, s) + (f" delivered as of {a:%Y-%m-%d}" if a else "")
+        quantity_text(u, q, s) + (f" delivered as of {a:%Y-%m-%d}" if a else "")
         for u, q, s, a in tidy.select("units", "qualifier", "scope", "as_of").iter_rows()
     ]
     gate = (
@@ -410,8 +412,9 @@ def approvals_vs_deliveries(
     labels = base.mark_text(align="left", dx=4, baseline="middle", color="#222").encode(
         text="text:N"
     )
-    return alt.layer(bars, labels).properties(
+    chart = alt.layer(bars, labels).properties(
         title=alt.Title(title, subtitle="Rows: approval event · gate, and the buyer group"),
         width=300,
         height=alt.Step(14),
     )
+    return cb.offer_data(chart, tidy, drop=("measure_order", "row", "approved_qualifier"))

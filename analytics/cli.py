@@ -58,62 +58,27 @@ def cmd_releases(args: argparse.Namespace) -> int:
     return 0
 
 
-def neutralise_formulas(df):
-    """Prefix text cells that a spreadsheet would run as a formula with a single quote.
-
-    Parameters
-    ----------
-    df : polars.DataFrame
-
-    Returns
-    -------
-    polars.DataFrame
-        Every ``String`` cell that starts like a formula
-        (:func:`analytics.rules.starts_like_formula`) gets a leading ``'``.
-
-    Examples
-    --------
-    >>> import polars as pl
-    >>> neutralise_formulas(pl.DataFrame({"a": ["=1+1", "ok", "@x"]}))["a"].to_list()
-    ["'=1+1", 'ok', "'@x"]
-    """
-    import polars as pl
-
-    from analytics.rules import starts_like_formula
-
-    return df.with_columns(
-        pl.when(starts_like_formula(c))
-        .then(pl.lit("'") + pl.col(c))
-        .otherwise(pl.col(c))
-        .alias(c)
-        for c, t in df.schema.items()
-        if t == pl.String
-    )
-
-
 def cmd_show(args: argparse.Namespace) -> int:
-    import polars as pl
-
+    from analytics import terminal
     from analytics.datasets import load
+    from analytics.formatting import csv_text
 
     df = load(args.dataset, release=args.release)
-    if args.columns:
-        unknown = [c for c in args.columns if c not in df.columns]
+    columns = terminal.split_columns(args.columns)
+    if columns:
+        unknown = [c for c in columns if c not in df.columns]
         if unknown:
             raise ChipSupplyError(f"no column {', '.join(unknown)} in {args.dataset}; "
                                   f"columns: {', '.join(df.columns)}")
-        df = df.select(args.columns)
+        df = df.select(columns)
     if args.limit is not None:
         df = df.head(args.limit)
     if args.format == "json":
         print(df.write_json())
     elif args.format == "csv":
-        lists = [c for c, t in df.schema.items() if isinstance(t, pl.List)]
-        out = df.with_columns(pl.col(c).list.join(";") for c in lists)
-        sys.stdout.write(neutralise_formulas(out).write_csv(line_terminator="\n"))
+        sys.stdout.write(csv_text(df))
     else:
-        with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200):
-            print(df)
+        print(terminal.show_text(df, args.dataset, all_columns=args.all or bool(columns)))
     return 0
 
 
@@ -138,7 +103,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
         }
         print(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
     else:
-        print(d.to_text())
+        from analytics import terminal
+        from analytics.datasets import load
+
+        old, new = (load(args.dataset, release=r) for r in (args.old, args.new))
+        print(terminal.diff_text(d, old, new))
     return 0
 
 
@@ -253,7 +222,8 @@ def _one_line(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- parser
 DIFF_HELP = "compare a dataset between two releases"
 DIFF_DESCRIPTION = ("Rows added, removed and changed (by primary key) between two releases of "
-                    "a dataset, with the old and new values of each changed column.")
+                    "a dataset: what each added and removed row says, and the old and new "
+                    "values of each changed column side by side.")
 DIFF_EXAMPLES = ("  chip-supply diff approvals 2026-01-30 2026-11-29\n"
                  "  chip-supply diff chips 2026-11-29 draft --format json\n")
 
@@ -292,17 +262,23 @@ def _reading_commands(subs) -> None:
          "  chip-supply releases\n")
 
     p = _sub(subs, "show", cmd_show, "print one dataset of a release",
-             "Print one dataset of a release (validated) as a table, CSV or JSON. CSV output "
+             "Print one dataset of a release (validated) as a table, CSV or JSON. The table "
+             "shows the key columns, fits the terminal's width (COLUMNS) and shows control "
+             "characters in the data as escapes. CSV output "
              "prefixes cells that start with = + - @ with a single quote, so that a "
              "spreadsheet does not run them as formulas.",
              "  chip-supply show approvals\n"
-             "  chip-supply show chips --release 2026-01-30 --columns chip_id model --limit 5\n"
+             "  chip-supply show chips --release 2026-01-30 --columns chip_id,model --limit 5\n"
+             "  chip-supply show chips --all\n"
              "  chip-supply show shipments --format csv > shipments.csv\n")
     p.add_argument("dataset", choices=DATASET_NAMES, metavar="DATASET",
                    help="one of: " + ", ".join(DATASET_NAMES))
     p.add_argument("--release", default="latest",
                    help="release date, 'latest' (default) or 'draft'")
-    p.add_argument("--columns", nargs="+", metavar="COLUMN", help="only these columns")
+    p.add_argument("--columns", nargs="+", metavar="COLUMN",
+                   help="only these columns (a,b or a b); the table shows the key columns "
+                        "by default")
+    p.add_argument("--all", action="store_true", help="every column in the table")
     p.add_argument("--limit", type=_count(0), metavar="N",
                    help="only the first N rows (by key); N >= 0")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")

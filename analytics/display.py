@@ -1,8 +1,9 @@
-"""Display settings inside a notebook kernel: whole small tables, offline charts.
+"""Display settings inside a notebook kernel: tables made for reading, offline charts.
 
-Charts are shown through :func:`chart_mimebundle`, which hands over the Vega-Lite spec
-and its SVG, so JupyterLab draws them without fetching Vega from the network and the
-report can draw them interactively.
+Frames are shown as formatted tables (:func:`analytics.tables_html.table_html`), and
+charts through :func:`chart_mimebundle`, which hands over the Vega-Lite spec and its
+SVG, so JupyterLab draws them without fetching Vega from the network and the report
+can draw them interactively.
 """
 
 from __future__ import annotations
@@ -30,10 +31,14 @@ def chart_mimebundle(spec: dict, **metadata: Any) -> dict[str, Any]:
 
 
 def notebook_setup() -> None:
-    """Display settings for the notebooks: whole small tables, long text, offline charts.
+    """Display settings for the notebooks: tables made for reading, offline charts.
 
-    Charts go through :func:`chart_mimebundle`, so JupyterLab draws their SVG without
-    fetching Vega from the network (the report draws them interactively).
+    In a notebook kernel every polars DataFrame is shown as a formatted table
+    (:func:`analytics.tables_html.table_html`: figures with their qualifiers, units,
+    ``—`` for empty cells, source links, long tables folded); the plain-text view keeps
+    whole small tables and long text. Charts go through :func:`chart_mimebundle`, so
+    JupyterLab draws their SVG without fetching Vega from the network (the report draws
+    them interactively).
 
     Examples
     --------
@@ -45,7 +50,10 @@ def notebook_setup() -> None:
     """
     import polars as pl
 
+    from analytics import tables_html
+
     enable_charts()
+    tables_html.register()
     pl.Config.set_tbl_rows(120)
     pl.Config.set_tbl_cols(30)
     pl.Config.set_fmt_str_lengths(120)

@@ -1,51 +1,52 @@
-"""Render the HTML report of a release: the notebooks' pages, an index, charts as files.
+"""Render the HTML report of a release: the notebooks' pages, a front page, sources, charts.
 
 The notebooks are executed by :mod:`analytics.execution` against the release, opened
-once through its door (:class:`analytics.Release`): the report verifies and validates
-it once, reads the sources table from it, and hands it to the notebooks' kernels.
-Pages are rendered with nbconvert (code hidden). Charts are drawn by vega-embed from a
-spec kept in a ``<script type="application/json">`` block whose ``<``, ``>`` and ``&``
-are escaped, with vl-convert's SVG kept inside the container as a fallback; the Vega,
-Vega-Lite and vega-embed scripts are inlined once per page and a Content-Security-Policy
-forbids every request, so a page opens offline and data cannot run as script. Each
-chart is also saved as ``charts/<notebook>-<n>.svg`` and ``.png``. The output folder is
+once through its door (:class:`analytics.Release`): the report verifies it once,
+validates it once (the same :func:`analytics.quality.validate_release` result that
+``chip-supply validate`` prints), and hands it to the notebooks' kernels. Pages are
+rendered with nbconvert (code hidden); their shell, the front page (key numbers, data
+cutoff, validation) and the sources page are in :mod:`analytics.pages`. Charts are
+drawn by vega-embed from a spec kept in a ``<script type="application/json">`` block
+whose ``<``, ``>`` and ``&`` are escaped, with vl-convert's SVG kept inside the
+container as a fallback; the Content-Security-Policy forbids every request and runs
+only the page's own scripts, so a page opens offline and data cannot run as script.
+Each chart is also saved as ``charts/<notebook>-<n>.svg``, ``.png`` and ``.csv`` (its
+data, spreadsheet formulas neutralised), linked beside it. The output folder is
 written whole or not at all.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import re
+import secrets
 import shutil
 import sys
 import tempfile
 import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from analytics import pages as pg
 from analytics import paths, quality
+from analytics.charts_base import DATA_META
 from analytics.display import CHART_MIME, VL_VERSION
 from analytics.errors import ChipSupplyError
 from analytics.execution import execute_notebook, notebook_paths
+from analytics.formatting import csv_text
+from analytics.key_numbers import cutoff, key_numbers
+from analytics.pages import MARKER
 from analytics.release import Release
-from analytics.vocab import FACT_TABLES
+from analytics.vocab import DATASETS, PRIMARY_KEYS
 
-MARKER = "chip-supply-report"  # written into index.html; an --out folder must carry it
-
-CSP = (
-    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-    "img-src data:"
-)
-# Cell HTML may keep only these tags (polars' DataFrame repr needs the table ones).
+# Cell HTML may keep only these tags (the formatted tables need the table ones).
 SAFE_TAGS = frozenset(
-    "a abbr b br code div em i li ol p pre small span strong sub sup table tbody td tfoot th "
-    "thead tr ul".split()
+    "a abbr b br code details div em i li ol p pre small span strong sub summary sup table "
+    "tbody td tfoot th thead tr ul".split()
 )
 SAFE_ATTRIBUTES = {"*": ["class", "title"], "a": ["href"], "td": ["colspan", "rowspan"],
                    "th": ["colspan", "rowspan"]}
@@ -82,20 +83,58 @@ def sanitize_html(fragment: str) -> str:
 
 
 # --------------------------------------------------------------------------- outputs
-def _chart_html(spec: dict, svg: str, chart_id: str) -> str:
+def _chart_html(spec: dict, svg: str, name: str) -> str:
+    files = " · ".join(
+        f'<a href="charts/{name}.{ext}"{" download" if ext == "csv" else ""}>{label}</a>'
+        for ext, label in (("csv", "data (CSV)"), ("svg", "SVG"), ("png", "PNG"))
+    )
     return (
-        f'<figure class="chart" id="{chart_id}">'
+        f'<figure class="chart" id="chart-{name}">'
         f'<script type="application/json" class="chart-spec">{script_json(spec)}</script>'
         '<div class="chart-view"></div>'
-        f'<div class="chart-fallback">{svg}</div></figure>'
+        f'<div class="chart-fallback">{svg}</div>'
+        f'<figcaption class="chart-files">Download: {files}</figcaption></figure>'
     )
 
 
-def _clean_outputs(nb: Any, stem: str, charts_dir: Path) -> list[Path]:
-    """Turn chart outputs into chart containers (+ SVG/PNG files); sanitize all other HTML."""
+def chart_data(spec: dict) -> pl.DataFrame:
+    """The rows a chart draws: those its function attached (``usermeta``), else its largest
+    inline dataset. Takes the attached rows out of ``spec``."""
+    meta = (spec.get("usermeta") or {}).pop(DATA_META, None)
+    if spec.get("usermeta") == {}:
+        del spec["usermeta"]
+    if meta is not None:
+        return pl.DataFrame(meta["rows"], schema=meta["columns"], orient="row", strict=False,
+                            infer_schema_length=None)
+    inline = [*spec.get("datasets", {}).values(), (spec.get("data") or {}).get("values") or []]
+    rows = max(inline, key=len)
+    return pl.DataFrame(rows, infer_schema_length=None, strict=False) if rows else pl.DataFrame()
+
+
+def _save_chart(spec: dict, svg: str | None, charts_dir: Path, name: str) -> tuple[str, list[Path]]:
+    """Write a chart's SVG, PNG and CSV; its HTML container."""
     import vl_convert as vlc
 
+    data = chart_data(spec)
+    if svg is None:
+        svg = vlc.vegalite_to_svg(spec, vl_version=VL_VERSION)
+    files = [charts_dir / f"{name}.{ext}" for ext in ("svg", "png", "csv")]
+    files[0].write_text(svg, encoding="utf-8")
+    files[1].write_bytes(vlc.svg_to_png(svg, scale=2))
+    files[2].write_text(csv_text(data), encoding="utf-8")
+    return _chart_html(spec, svg, name), files
+
+
+def _clean_outputs(nb: Any, stem: str, charts_dir: Path, slots: dict[str, str]) -> list[Path]:
+    """Turn chart outputs into chart containers (+ SVG/PNG/CSV files); sanitize other HTML.
+
+    The HTML of each output goes into ``slots`` and the output keeps only an empty
+    placeholder named by a random key, which :func:`_body_html` fills after nbconvert:
+    nbconvert then parses a small page instead of every table and SVG. Data cannot name
+    a key (the sanitizer keeps no ``id`` and the keys are drawn per report).
+    """
     written: list[Path] = []
+    charts = 0
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -103,25 +142,33 @@ def _clean_outputs(nb: Any, stem: str, charts_dir: Path) -> list[Path]:
             data = out.get("data")
             if data is None:
                 continue
+            html_out = None
             if CHART_MIME in data:
-                spec, svg = data[CHART_MIME], data.get("image/svg+xml")
-                if svg is None:
-                    svg = vlc.vegalite_to_svg(spec, vl_version=VL_VERSION)
-                name = f"{stem}-{len(written) // 2 + 1}"
-                (charts_dir / f"{name}.svg").write_text(svg, encoding="utf-8")
-                (charts_dir / f"{name}.png").write_bytes(vlc.svg_to_png(svg, scale=2))
-                written += [charts_dir / f"{name}.svg", charts_dir / f"{name}.png"]
-                out["data"] = {"text/html": _chart_html(spec, svg, f"chart-{name}")}
+                charts += 1
+                html_out, files = _save_chart(data[CHART_MIME], data.get("image/svg+xml"),
+                                              charts_dir, f"{stem}-{charts}")
+                written += files
             elif "text/html" in data:
-                out["data"] = {"text/html": sanitize_html(data["text/html"])}
+                html_out = sanitize_html(data["text/html"])
+            elif "text/markdown" in data:  # display(Markdown(...)): rendered, then sanitized
+                import mistune
+
+                html_out = sanitize_html(mistune.html(data["text/markdown"]))
             else:  # images are data: URLs; anything else (svg, js, widgets) is shown as text
                 out["data"] = {k: v for k, v in data.items() if k in ("image/png", "text/plain")}
+            if html_out is not None:
+                key = f"cs-slot-{secrets.token_hex(12)}"
+                slots[key] = html_out
+                out["data"] = {"text/html": f'<div id="{key}"></div>'}
             out["metadata"] = {}
     return written
 
 
-def _body_html(nb: Any) -> str:
-    """The notebook's outputs as an HTML fragment (nbconvert, code hidden)."""
+_SLOT = re.compile(r'<div id="(cs-slot-[0-9a-f]{24})"></div>')
+
+
+def _body_html(nb: Any, slots: dict[str, str]) -> str:
+    """The notebook's outputs as an HTML fragment (nbconvert, code hidden), slots filled."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
@@ -129,7 +176,7 @@ def _body_html(nb: Any) -> str:
         exclude_output_prompt=True, sanitize_html=False,
     )
     body, _ = exporter.from_notebook_node(nb)
-    return body
+    return _SLOT.sub(lambda m: slots.pop(m.group(1)), body)
 
 
 def _question(nb: Any) -> tuple[str, str]:
@@ -142,140 +189,17 @@ def _question(nb: Any) -> tuple[str, str]:
 
 
 
-# --------------------------------------------------------------------------- page shell
-STYLE = """
-body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2328;margin:0}
-main{max-width:1100px;margin:0 auto;padding:1rem 1.5rem 4rem}
-nav{background:#24292f;padding:.5rem 1.5rem}nav a{color:#fff;margin-right:1rem}
-h1,h2,h3{line-height:1.25}a{color:#0969da}.anchor-link{display:none}
-table{border-collapse:collapse;margin:.5rem 0;font-size:13px;font-variant-numeric:tabular-nums}
-th,td{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;vertical-align:top}
-thead th{background:#f6f8fa}pre{white-space:pre-wrap;background:#f6f8fa;padding:.5rem}
-.jp-OutputArea-output,.output_subarea{overflow-x:auto}
-figure.chart{margin:1rem 0}.chart.live .chart-fallback{display:none}
-.status-ok{color:#1a7f37}.status-bad{color:#cf222e}.muted{color:#57606a}
-"""
-
-EMBED_JS = """
-(function () {
-  document.querySelectorAll("figure.chart").forEach(function (box) {
-    var spec = JSON.parse(box.querySelector("script.chart-spec").textContent);
-    if (typeof vegaEmbed !== "function") { return; }
-    vegaEmbed(box.querySelector(".chart-view"), spec,
-              {actions: false, renderer: "svg", ast: true})
-      .then(function () { box.classList.add("live"); })
-      .catch(function (err) { console.warn("chart kept as SVG:", err); });
-  });
-})();
-"""
-
-
-def _page(title: str, body: str, *, scripts: tuple[str, ...] = (), nav: str = "") -> str:
-    for js in scripts:
-        if re.search(r"(?i)</script|<!--", js):
-            raise ChipSupplyError("an inlined script contains '</script' or '<!--'")
-    inline = "".join(f"<script>{js}</script>\n" for js in scripts)
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f'<meta name="generator" content="{MARKER}">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
-        f"<nav>{nav}</nav>\n<main>\n{body}\n</main>\n{inline}</body>\n</html>\n"
-    )
-
-
-def _nav(pages: list[tuple[str, str]]) -> str:
-    links = ['<a href="index.html">Index</a>']
-    links += [f'<a href="{html.escape(f)}">{html.escape(t)}</a>' for f, t in pages]
-    return "".join(links)
-
-
-def vega_bundle() -> str:
-    """The Vega, Vega-Lite and vega-embed JavaScript, cached per vl-convert version."""
-    import vl_convert as vlc
-
-    cache = paths.cache_dir() / f"vega-bundle-{vlc.get_vega_embed_version()}-vl{VL_VERSION}.js"
-    try:
-        return cache.read_text(encoding="utf-8")
-    except OSError:
-        pass
-    js = vlc.javascript_bundle(vl_version=VL_VERSION)
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(js, encoding="utf-8")
-        os.replace(tmp, cache)
-    except OSError:
-        pass
-    return js
-
-
-
-# --------------------------------------------------------------------------- index page
-def _validation(rel: Release) -> tuple[str, int, int]:
-    """(what was checked, errors, warnings) for the release; never raises on bad data.
-
-    The great_expectations suite is left to ``chip-supply validate``: it would double the
-    report's time and says nothing the contracts and cross-dataset checks miss.
-    """
-    kind = ("contract and cross-dataset checks; the data-quality suite runs with "
-            "chip-supply validate")
-    result = quality.validate_release(rel, suite=False)
-    return kind, len(result.errors), len(result.warnings)
-
-
-def _sources_table(rel: Release) -> tuple[int, str]:
-    cited: set[str] = set()
-    for name in FACT_TABLES:
-        cited.update(rel.table(name).get_column("source_ids").explode().drop_nulls())
-    sources = (
-        rel.table("sources")
-        .filter(pl.col("source_id").is_in(sorted(cited)))
-        .sort("published_date", "source_id", nulls_last=True)
-    )
-    rows = []
-    for s in sources.iter_rows(named=True):
-        url = s["url"] or ""
-        link = (f'<a href="{html.escape(url)}" rel="noreferrer">{html.escape(url)}</a>'
-                if re.match(r"^https?://", url) else html.escape(url))
-        date = "" if s["published_date"] is None else s["published_date"].isoformat()
-        rows.append(
-            "<tr>" + "".join(
-                f"<td>{v}</td>" for v in (html.escape(s["title"]), html.escape(s["publisher"]),
-                                         date, link)
-            ) + "</tr>"
-        )
-    table = (
-        "<table><thead><tr><th>Title</th><th>Publisher</th><th>Published</th><th>URL</th>"
-        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    )
-    return sources.height, table
-
-
-def _index(release: str, pages: list[dict], validation: tuple[str, int, int],
-           sources: tuple[int, str]) -> str:
-    kind, errors, warnings = validation
-    status = ('<span class="status-ok">valid</span>' if errors == 0
-              else '<span class="status-bad">invalid</span>')
-    items = "".join(
-        f'<li><a href="{html.escape(p["file"])}">{html.escape(p["title"])}</a>'
-        f'<br><span class="muted">{html.escape(p["question"])}</span></li>'
-        for p in pages
-    )
-    count, table = sources
-    body = (
-        f"<h1>AI-chip supply into China: report of release {html.escape(release)}</h1>\n"
-        f"<p>Release <strong>{html.escape(release)}</strong>, rendered "
-        f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}.</p>\n"
-        f"<h2>Pages</h2>\n<ul>{items}</ul>\n"
-        f"<h2>Validation</h2>\n<p>{status}: {errors} error(s), {warnings} warning(s) "
-        f"({html.escape(kind)}).</p>\n"
-        f"<h2>Sources cited</h2>\n<p>{count} sources are cited by the rows of this release."
-        f"</p>\n{table}\n"
-    )
-    return _page(f"Report {release}", body, nav=_nav([(p["file"], p["title"]) for p in pages]))
-
+# --------------------------------------------------------------------------- front page
+def _front(rel: Release) -> dict[str, Any]:
+    """What the front and sources pages show: key numbers, cutoff, sources, citing rows."""
+    tables = rel.tables()
+    keys = {name: PRIMARY_KEYS[name][0] for name in DATASETS if name != "sources"}
+    return {
+        "numbers": key_numbers(tables, rel.date),
+        "cutoff": cutoff(tables["approvals"], tables["sources"]),
+        "sources": tables["sources"],
+        "cited_by": pg.cited_by(tables, keys),
+    }
 
 
 # --------------------------------------------------------------------------- render
@@ -312,7 +236,8 @@ def render(
     """Execute every notebook against ``release`` and write the HTML report.
 
     The release is opened once (:meth:`analytics.Release.open`), validated once
-    (contracts and cross-dataset checks), and handed to every notebook's kernel.
+    (contracts, cross-dataset checks and the data-quality suite, as
+    ``chip-supply validate``), and handed to every notebook's kernel.
 
     Parameters
     ----------
@@ -330,8 +255,8 @@ def render(
     Returns
     -------
     Path
-        The report folder, holding ``index.html``, one page per notebook and
-        ``charts/<notebook>-<n>.svg|png``.
+        The report folder, holding ``index.html`` (key numbers), ``sources.html``, one
+        page per notebook and ``charts/<notebook>-<n>.svg|png|csv``.
 
     Raises
     ------
@@ -365,12 +290,12 @@ def render(
 def _run_notebooks(
     rel: Release, notebooks: list[Path], nb_dir: Path, charts_dir: Path, *, jobs: int,
     progress: bool,
-) -> tuple[list[dict], tuple[str, tuple[str, int, int], tuple[int, str]]]:
-    """Execute the notebooks (``jobs`` at a time) while the index's parts are prepared.
+) -> tuple[list[dict], tuple[str, quality.Result, dict[str, Any]]]:
+    """Execute the notebooks (``jobs`` at a time) while the front page's parts are prepared.
 
     Returns the pages (file, title, question, body) in notebook order, and the Vega
-    bundle, the validation summary and the sources table. The first failure stops
-    the notebooks not yet started and is raised.
+    bundle, the validation result and the front page's figures. The first failure
+    stops the notebooks not yet started and is raised.
     """
     from tqdm import tqdm
 
@@ -394,16 +319,17 @@ def _run_notebooks(
             return {}
         show(path, done=False)
         nb = execute_notebook(path, rel.id, cwd=nb_dir, state=state)
-        _clean_outputs(nb, path.stem, charts_dir)
+        slots: dict[str, str] = {}
+        _clean_outputs(nb, path.stem, charts_dir, slots)
         title, question = _question(nb)
         show(path, done=True)
         return {"file": f"{path.stem}.html", "title": title or path.stem,
-                "question": question, "body": _body_html(nb)}
+                "question": question, "body": _body_html(nb, slots)}
 
     with (ThreadPoolExecutor(max_workers=3) as side,
           ThreadPoolExecutor(max_workers=max(1, jobs)) as pool):
-        extras = [side.submit(vega_bundle), side.submit(_validation, rel),
-                  side.submit(_sources_table, rel)]
+        extras = [side.submit(pg.vega_bundle), side.submit(quality.validate_release, rel),
+                  side.submit(_front, rel)]
         futures = [pool.submit(run, p) for p in notebooks]
         wait(futures, return_when=FIRST_EXCEPTION)
         failed = next((f.exception() for f in futures if f.done() and f.exception()), None)
@@ -417,12 +343,18 @@ def _run_notebooks(
 
 
 def _write_pages(tmp: Path, release: str, pages: list[dict], bundle: str,
-                 validation: tuple[str, int, int], sources: tuple[int, str]) -> None:
-    """One HTML page per notebook and the index, into the report's temporary folder."""
-    nav = _nav([(p["file"], p["title"]) for p in pages])
+                 result: quality.Result, front: dict[str, Any]) -> None:
+    """One HTML page per notebook, the front page and the sources page."""
+    links = [(p["file"], p["title"]) for p in pages]
     for p in pages:
         (tmp / p["file"]).write_text(
-            _page(p["title"], p["body"], scripts=(bundle, EMBED_JS), nav=nav), encoding="utf-8"
+            pg.page(p["title"], p["body"], scripts=(bundle, pg.EMBED_JS),
+                    nav=pg.nav(links, p["file"])),
+            encoding="utf-8",
         )
-    (tmp / "index.html").write_text(_index(release, pages, validation, sources),
-                                    encoding="utf-8")
+    (tmp / pg.SOURCES_PAGE).write_text(
+        pg.sources_page(release, front["sources"], front["cited_by"], pages), encoding="utf-8")
+    (tmp / "index.html").write_text(
+        pg.index_page(release, pages, result, front["numbers"], front["cutoff"],
+                      front["sources"].height),
+        encoding="utf-8")

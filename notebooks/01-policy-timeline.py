@@ -35,8 +35,9 @@ COLUMNS = ["event_id", "date", "date_precision", "jurisdiction", "action", "enti
 # %% [markdown]
 # ## Every decision on one timeline
 #
-# One row per jurisdiction, coloured by action. A decision known only to the month or
-# quarter is drawn as a bar over that period. Hover over a mark for its summary and sources.
+# One lane per jurisdiction and action, coloured by action. A decision known only to the
+# month or quarter is drawn as a bar over that period. Hover over a mark for its summary
+# and sources.
 
 # %%
 charts.policy_timeline(events)

@@ -1,14 +1,19 @@
 """The rendered report in headless Chromium: no console error, no request, charts drawn,
-and text fields carrying script payloads shown as text, never run."""
+text fields carrying script payloads shown as text, never run; and, at 1400 and 800 px,
+chart text that touches no other text, tables without ``null`` or quoted strings, a CSV
+beside every chart, a layout that fits the window, and a front page with the cutoff
+and the key numbers."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from analytics import paths, report
+from analytics.execution import notebook_paths
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -146,7 +151,8 @@ def open_page(browser, page_path: Path) -> dict:
 
 def _pages(folder: Path) -> list[Path]:
     pages = sorted(folder.glob("*.html"))
-    assert [p.name for p in pages][-1] == "index.html" and len(pages) == 7
+    assert {"index.html", "sources.html"} <= {p.name for p in pages}
+    assert len(pages) == len(notebook_paths()) + 2
     return pages
 
 
@@ -172,7 +178,7 @@ def test_script_payloads_in_the_data_render_as_text(browser, rendered_with_paylo
         assert all(n >= 1 for n in state["drawn"]), (page_path.name, state["drawn"])
         if any(p in state["text"] for p in PAYLOADS):
             shown_on.append(page_path.name)
-    assert "index.html" in shown_on  # source titles and publishers, as text
+    assert {"index.html", "sources.html"} <= set(shown_on)  # titles, publishers as text
     assert len(shown_on) >= 3, shown_on
 
 
@@ -187,3 +193,80 @@ def test_payload_release_is_a_faithful_copy(tmp_path, monkeypatch):
     assert entities.get_column("entity_id").equals(original.get_column("entity_id"))
     assert entities.get_column("name").str.ends_with(PAYLOADS[0]).any()
     assert entities.get_column("name").str.ends_with(PAYLOADS[1]).any()
+
+
+# --------------------------------------------------------------------------- reading
+WIDTHS = (1400, 800)
+# Ink boxes of every visible SVG text of every chart, from the glyphs' own extents (the
+# canvas measures the font's ascent and descent of the text; the text's characters give
+# its baseline positions), in page pixels; pairs closer than 1 px are reported.
+INK_JS = (Path(__file__).parent / "text_boxes.js").read_text(encoding="utf-8")
+QUOTED = re.compile(r"""^(".*"|'.*'|\[["'].*)$""")  # "APR-015", 'x', ["a", "b"]
+
+
+def read_page(browser, page_path: Path, width: int) -> dict:
+    """What a reader sees of one page at ``width`` px."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    own = page_path.resolve().as_uri()
+    page.route("**/*", lambda route: route.continue_() if route.request.url == own
+               else route.abort())
+    page.goto(own)
+    charts = page.locator("figure.chart").count()
+    if charts:
+        page.wait_for_function(
+            "n => document.querySelectorAll('figure.chart.live').length === n", arg=charts,
+            timeout=30_000,
+        )
+    state = {
+        "touching": page.evaluate(INK_JS),
+        "cells": page.evaluate("() => [...document.querySelectorAll('td')].map("
+                               "c => c.textContent.trim())"),
+        "csv": page.evaluate("""() => [...document.querySelectorAll('figure.chart')].map(
+            f => [...f.querySelectorAll('a[href$=".csv"]')].map(a => a.getAttribute('href')))"""),
+        "overflow": page.evaluate("() => document.documentElement.scrollWidth") - width,
+        "text": page.inner_text("body"),
+    }
+    page.close()
+    return state
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_pages_read_well(browser, rendered, width):
+    for page_path in _pages(rendered):
+        state = read_page(browser, page_path, width)
+        name = f"{page_path.name} at {width} px"
+        assert [t for t in state["touching"] if t[2]] == [], name
+        assert [c for c in state["cells"] if c in ("null", "None") or QUOTED.match(c)] == [], name
+        assert state["overflow"] <= 0, name  # nothing wider than the window
+        assert "<IPython.core" not in state["text"], name  # every output rendered
+        for links in state["csv"]:
+            assert len(links) == 1 and (rendered / links[0]).is_file(), (name, links)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_front_page_shows_the_cutoff_and_the_key_numbers(browser, rendered, width):
+    text = read_page(browser, rendered / "index.html", width)["text"]
+    for words in ("Data cutoff", "Latest event", "Latest source", "Key numbers",
+                  "≥ 400,000 combined", "≤ 75,000 per company", "H200s delivered",
+                  "China's AI compute stock",
+                  "Chips by class under each US rule vintage", "warning(s)"):
+        assert words in text, words
+
+
+def test_sources_filter_as_you_type(browser, rendered):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    own = (rendered / "sources.html").resolve().as_uri()
+    page.route("**/*", lambda route: route.continue_() if route.request.url == own
+               else route.abort())
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(own)
+    rows = page.locator("#sources tbody tr")
+    total = rows.count()
+    page.fill("#source-filter", "deepseek h200")
+    shown = [r for r in rows.all() if r.is_visible()]
+    assert 0 < len(shown) < total and errors == []
+    assert all("deepseek" in r.inner_text().lower() and "h200" in r.inner_text().lower()
+               for r in shown)
+    assert page.inner_text("#source-count") == f"{len(shown)} of {total} sources"
+    page.close()

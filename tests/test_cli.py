@@ -62,10 +62,38 @@ def test_releases_when_there_are_none(data_root, capsys):
     assert "no releases yet" in capsys.readouterr().out
 
 
-def test_show_table(released_root, capsys):
+def test_show_table(released_root, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
     assert main(["show", "entities", "--release", "2026-01-30"]) == 0
     out = capsys.readouterr().out
-    assert "shape: (3, 12)" in out and "乙实验室" in out
+    lines = out.splitlines()
+    assert lines[0].split() == ["entity_id", "name", "native_name", "kind", "country"]
+    assert "乙实验室" in out and "null" not in out
+    assert lines[-1] == "3 rows, 5 columns of 12 (--all shows every column, --columns a,b chooses)"
+
+
+def test_show_prints_figures_with_their_qualifiers_in_100_columns(released_root, capsys,
+                                                                   monkeypatch):
+    from analytics.terminal import cell_width
+
+    monkeypatch.setenv("COLUMNS", "100")
+    assert main(["show", "approvals"]) == 0
+    out = capsys.readouterr().out
+    assert "≥ 400,000 combined" in out and "quantity_qualifier" not in out
+    assert max(cell_width(line) for line in out.splitlines()) <= 100
+    assert main(["show", "shipments"]) == 0
+    assert "≈ 2,000 (1,000–3,000) per company" in capsys.readouterr().out
+
+
+def test_show_columns_with_commas_and_all(released_root, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    assert main(["show", "chips", "--columns", "chip_id,model", "bf16_dense_tflops"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["chip_id", "model", "bf16_dense_tflops"]
+    assert lines[2].split() == ["vendor_a_x1", "X1", "989.4"]
+    assert main(["show", "chips", "--all"]) == 0
+    out = capsys.readouterr().out
+    assert "memory_bw_gbps_basis" in out and "2 rows, 31 columns" in out
 
 
 def test_show_csv_columns_limit(released_root, capsys):
@@ -107,13 +135,18 @@ def test_show_unknown_dataset_is_a_usage_error(capsys):
     assert exit_.value.code == 2
 
 
-def test_diff_text_and_json(released_root, capsys):
+def test_diff_text_and_json(released_root, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
     assert main(["diff", "approvals", "2026-01-30", "2026-11-29"]) == 0
     out = capsys.readouterr().out
     head = "approvals 2026-01-30 -> 2026-11-29: 1 added, 0 removed, 1 changed"
     assert out.splitlines()[0] == head
-    assert "  + APR-003" in out
-    assert f"      source_ids: '{EARLY}' -> '{EARLY};{LATE}'" in out
+    added = out.split("  + APR-003\n")[1]  # what the added row says
+    assert "      summary             Denied" in added
+    assert "      action              deny" in added
+    changed = [ln for ln in out.splitlines() if "→" in ln and ln.startswith("      ")]
+    assert [ln.split() for ln in changed] == [["source_ids", EARLY, "→", f"{EARLY};", LATE]]
+    assert changed[0].index("→") < 60  # old | new side by side
     assert main(["diff", "approvals", "2026-01-30", "2026-11-29", "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["added"] == ["APR-003"] and doc["removed"] == []
