@@ -84,6 +84,7 @@ def us_gate_words(gate: str) -> str:
     Returns
     -------
     str
+        The words the verdicts use.
 
     Examples
     --------
@@ -243,16 +244,13 @@ class GateBook:
 
         Examples
         --------
-        >>> import polars as pl
-        >>> chips = pl.DataFrame({"chip_id": ["x"], "vendor_id": ["v"], "model": ["X"]})
-        >>> ents = pl.DataFrame({"entity_id": ["v"], "name": ["V"], "country": ["CN"],
-        ...                      "parent_id": [None]})
-        >>> apr = pl.DataFrame({"event_id": [], "date": [], "jurisdiction": [], "action": [],
-        ...                     "chip_ids": [], "entity_ids": [], "source_ids": []})
-        >>> book = GateBook.of(classification=pl.DataFrame({"chip_id": []}), chips=chips,
-        ...                    approvals=apr, entities=ents)
-        >>> book.answer("x", None, "2026-01-01")["us_gate"]
-        'not_applicable'
+        >>> import analytics
+        >>> t = analytics.Release.open("2026-11-29").tables()
+        >>> classes = analytics.classify(t["chips"], t["control_rules"], entities=t["entities"])
+        >>> book = GateBook.of(classification=classes, chips=t["chips"],
+        ...                    approvals=t["approvals"], entities=t["entities"])
+        >>> book.answer("nvidia_h20_96gb", None, "2025-05-01")["us_gate"]
+        'licence_required'
         """
         if chip_id not in self.chips:
             raise KeyError(f"chip {chip_id!r} is not in the chips table")

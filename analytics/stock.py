@@ -182,8 +182,9 @@ def _flows(tables: Mapping[str, pl.DataFrame] | None, release: str | None, share
     x = prep.units[None] * np.concatenate([np.ones((1, *prep.units.shape)), prep.per_unit])
     spread = np.eye(len(CHANNELS))[:, prep.channel, None] * prep.weights[None]  # (C, R, Q)
     n_r, q_all = prep.weights.shape
-    flows = (x.transpose(2, 0, 1).reshape(-1, n_r) @ spread.transpose(1, 0, 2).reshape(n_r, -1)
-             ).reshape(draws, len(MEASURES), len(CHANNELS), q_all)  # (N, m, C, Q)
+    by_quarter = spread.transpose(0, 2, 1).reshape(-1, n_r) @ x.transpose(1, 0, 2).reshape(n_r, -1)
+    flows = np.ascontiguousarray(  # (C*Q, m*N) -> (N, m, C, Q)
+        by_quarter.reshape(len(CHANNELS), q_all, len(MEASURES), draws).transpose(3, 2, 0, 1))
     extra = _scenario(tables, prep, share, draws, seed)  # (Q, N)
     if extra.any():
         h, f = prep.figures[H200]
@@ -192,14 +193,8 @@ def _flows(tables: Mapping[str, pl.DataFrame] | None, release: str | None, share
     return flows, prep
 
 
-def compute_flows(
-    tables: Mapping[str, pl.DataFrame] | None = None,
-    *,
-    release: str | None = None,
-    h200_delivered_share: float = 0.0,
-    draws: int = 2000,
-    seed: int = 0,
-) -> pl.DataFrame:
+def compute_flows(tables: Mapping[str, pl.DataFrame] | None = None, **options: Any
+                  ) -> pl.DataFrame:
     """Chips arriving in China per calendar year and channel, before any retirement.
 
     The same model and draws as :func:`compute_stock` (same ``seed``, same records), so a
@@ -208,8 +203,11 @@ def compute_flows(
 
     Parameters
     ----------
-    tables, release, h200_delivered_share, draws, seed
+    tables : mapping of str to DataFrame, optional
         As in :func:`compute_stock`.
+    **options
+        ``release``, ``h200_delivered_share``, ``draws``, ``seed``: as in
+        :func:`compute_stock`, with the same defaults.
 
     Returns
     -------
@@ -224,26 +222,34 @@ def compute_flows(
     >>> round(row.item(0, "units_p50"))
     200000
     """
-    flows, prep = _flows(tables, release, h200_delivered_share, draws, seed)
+    opts = {"release": None, "h200_delivered_share": 0.0, "draws": 2000, "seed": 0}
+    unknown = set(options) - set(opts)
+    if unknown:
+        raise TypeError(f"compute_flows got unexpected options {sorted(unknown)}; "
+                        f"expected some of {sorted(opts)}")
+    opts |= options
+    share = opts["h200_delivered_share"]
+    flows, prep = _flows(tables, opts["release"], share, opts["draws"], opts["seed"])
     year_of = (prep.first + np.arange(flows.shape[-1])) // 4
     years = list(range(quarter_index(FIRST_QUARTER) // 4, int(year_of.max()) + 1))
     by_year = np.stack([flows[..., year_of == y].sum(axis=-1) for y in years], axis=-1)
-    return _summary(by_year, h200_delivered_share, "year", [str(y) for y in years])
+    return _summary(by_year, share, "year", [str(y) for y in years])
 
 
 def _summary(values: np.ndarray, share: float, key: str, labels: list[str]) -> pl.DataFrame:
-    """Draws (draw, measure, channel, period) as the output frame, with a sampled total."""
+    """Draws (draw, measure, channel, period) as the output frame, with a sampled total;
+    rows by period, then channel in :data:`CHANNELS` order, then ``total``."""
     both = np.concatenate([values, values.sum(axis=2, keepdims=True)], axis=2)
-    pct = np.percentile(both, [5, 50, 95], axis=0)  # (3, measure, channel, period)
+    both = np.ascontiguousarray(np.moveaxis(both, 0, -1))  # draws last, for the partition
+    pct = np.percentile(both, [5, 50, 95], axis=-1)  # (3, measure, channel, period)
     names = [*CHANNELS, TOTAL]
     cols: dict[str, Any] = {
-        key: np.tile(np.array(labels), len(names)),
-        "channel": np.repeat(np.array(names), len(labels)),
+        key: np.repeat(np.array(labels), len(names)),
+        "channel": np.tile(np.array(names), len(labels)),
     }
     for m, measure in enumerate(MEASURES):
         for p, label in enumerate(("p5", "p50", "p95")):
-            cols[f"{measure}_{label}"] = pct[p, m].reshape(-1)
-    return pl.DataFrame(cols).with_columns(
-        pl.lit(H100E_BASES[BASIS][1]).alias("basis"),
-        pl.lit(float(share)).alias("h200_delivered_share"),
-    ).sort(key, pl.col("channel").replace_strict({c: i for i, c in enumerate(names)}))
+            cols[f"{measure}_{label}"] = pct[p, m].T.reshape(-1)
+    cols["basis"] = np.full(len(labels) * len(names), H100E_BASES[BASIS][1])
+    cols["h200_delivered_share"] = np.full(len(labels) * len(names), float(share))
+    return pl.DataFrame(cols)

@@ -43,10 +43,12 @@ def quarter_label(index: int) -> str:
     Parameters
     ----------
     index : int
+        The quarter number, e.g. from :func:`quarter_index`.
 
     Returns
     -------
     str
+        ``"2025Q4"`` and the like.
 
     Examples
     --------
@@ -62,10 +64,12 @@ def quarter_index(label: str) -> int:
     Parameters
     ----------
     label : str
+        ``"2025Q4"`` and the like.
 
     Returns
     -------
     int
+        ``year x 4 + quarter - 1``.
 
     Examples
     --------
@@ -196,8 +200,6 @@ def _records(tables: Mapping[str, pl.DataFrame]) -> list[dict]:
     return (shp.filter(pl.col("stock_channel").is_not_null())
             .select("record_id", "stock_channel", "period_start", "period_end", "chip_ids",
                     "vendor_id", *_TRIPLETS)
-            .with_columns(pl.col("units_low", "units", "units_high", "value_usd_low",
-                                 "value_usd", "value_usd_high").cast(pl.Float64))
             .sort("record_id").rows(named=True))
 
 

@@ -159,21 +159,15 @@ def max_training_flop(
 
     Parameters
     ----------
-    chip : float, mapping, one-row frame or str
-        The chip or its dense BF16 TFLOP/s.
-    count : float or (float, float)
-        Number of chips.
+    chip, count, mfu, chips
+        As in :func:`training_days`.
     days : float or (float, float)
         Wall-clock days.
-    mfu : float or (float, float)
-        Model FLOP utilisation (0 to 1).
-    chips : DataFrame or LazyFrame, optional
-        ``chips`` rows to look a ``chip_id`` up in (required then).
 
     Returns
     -------
     float or (float, float)
-        A pair when any argument is a pair.
+        The FLOP; a pair when any argument is a pair.
 
     Examples
     --------
@@ -198,19 +192,15 @@ def implied_mfu(
 
     Parameters
     ----------
-    flop : float or (float, float)
-        Training compute (FLOP).
-    chip : float, mapping, one-row frame or str
-        The chip or its dense BF16 TFLOP/s.
+    flop, chip, chips
+        As in :func:`training_days`.
     gpu_hours : float or (float, float)
         Accelerator-hours.
-    chips : DataFrame or LazyFrame, optional
-        ``chips`` rows to look a ``chip_id`` up in (required then).
 
     Returns
     -------
     float or (float, float)
-        A pair when any argument is a pair.
+        The MFU (0 to 1); a pair when any argument is a pair.
 
     Examples
     --------

@@ -180,15 +180,10 @@ def sum_intervals(
     have = np.bincount(group[ok], minlength=n_groups)
     count = np.bincount(group, minlength=n_groups)
     pct = _percentiles(totals, have > 0)
-    stats = pl.DataFrame(
-        {
-            f"{stem}_p5": pct[:, 0],
-            f"{stem}_p50": pct[:, 1],
-            f"{stem}_p95": pct[:, 2],
-            "n_items": have.astype(np.int64),
-            "n_missing": (count - have).astype(np.int64),
-        }
-    ).with_columns(pl.col(f"^{stem}_p(5|50|95)$").fill_nan(None))
+    stats = pl.DataFrame({
+        **{f"{stem}_p{q}": pct[:, i] for i, q in enumerate((5, 50, 95))},
+        "n_items": have.astype(np.int64), "n_missing": (count - have).astype(np.int64),
+    }).with_columns(pl.col(f"^{stem}_p(5|50|95)$").fill_nan(None))
     if not keys:
         return stats
     head = tab.select(*keys, "__group").unique("__group", keep="first").sort("__group")

@@ -180,3 +180,15 @@ def test_deliveries_are_checked_by_the_gates(tables):
         _delivery("SHP-905", H20, ["alibaba"], "2025-05-01", "2025-06-30"),
     ]
     assert _findings(tables, rows) == ["SHP-904", "SHP-905"]
+
+
+def test_the_drafts_entity_list_listings_reach_the_gate():
+    row = analytics.gate_status(H200, "zhipu_ai", "2026-02-15", release="draft").row(
+        0, named=True)
+    assert row["us_gate"] == "presumption_of_denial"
+    assert "on the US Entity List since 2025-01-16" in row["conditions"]
+    zhipu = analytics.load("entities", release="draft").filter(
+        pl.col("entity_id") == "zhipu_ai").row(0, named=True)
+    assert set(zhipu["entity_list_source_ids"]) <= set(row["source_ids"])
+    before = analytics.gate_status(H20, "zhipu_ai", "2024-06-01", release="draft")
+    assert before.item(0, "us_gate") == "not_controlled"  # listed only from January 2025
