@@ -31,6 +31,8 @@ TEXT_COLUMNS = {
     "approvals": ("authority_reported", "conditions", "status_detail", "summary", "notes"),
     "shipments": ("product_scope", "buyer_scope", "notes"),
     "lab_compute": ("name", "chip_reported", "notes"),
+    "parameters": ("name", "notes"),
+    "evidence": ("quote", "derivation"),
 }
 
 
@@ -53,7 +55,7 @@ def _with_payloads(name: str, df: pl.DataFrame) -> pl.DataFrame:
     payload = pl.when(row % 2 == 0).then(pl.lit(PAYLOADS[0])).otherwise(pl.lit(PAYLOADS[1]))
     return df.with_columns(
         pl.concat_str([pl.col(c), payload], separator=" ", ignore_nulls=True).alias(c)
-        for c in TEXT_COLUMNS[name]
+        for c in TEXT_COLUMNS.get(name, ())
     )
 
 
@@ -62,13 +64,14 @@ def build_payload_release(root: Path, release: str) -> Path:
 
     Parquet and CSV with their hashes in ``registry.txt``; no ``datapackage.json``.
     """
-    from analytics import Release, datasets
+    from analytics import datasets
     from analytics.hashes import sha256
+    from analytics.release import Release
     from analytics.tables import write_table
 
     folder = root / "releases" / release
     folder.mkdir(parents=True)
-    for name in Release.open(release).names:  # the datasets the release ships
+    for name in Release.open(release).names:  # the datasets this release ships
         df = _with_payloads(name, datasets.load(name, release=release))
         write_table(df, folder / f"{name}.csv", name)
         df.write_parquet(folder / f"{name}.parquet")
