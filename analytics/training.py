@@ -304,12 +304,15 @@ def training_days_grid(runs: Frame, hardware: Frame, chips: Frame, *, mfu: float
     return (
         as_lazy(runs)[0]
         .select(pl.col("name").alias("run"), "record_id", pl.col("training_flop").cast(pl.Float64))
-        .join(as_lazy(hardware)[0].select("hardware", "chip_id", "chips"), how="cross")
+        .with_row_index("_run")
+        .join(as_lazy(hardware)[0].select("hardware", "chip_id", "chips")
+              .with_row_index("_hardware"), how="cross")
         .join(
             as_lazy(chips)[0].select("chip_id", "bf16_dense_tflops"),
             on="chip_id", how="left", maintain_order="left",
         )
         .with_columns(days.alias("days"))
+        .sort("_run", "_hardware")  # the streaming engine does not keep a cross join's order
         .select("run", "record_id", "training_flop", "hardware", "chip_id",
                 pl.col("chips").cast(pl.Int64), "days")
         .collect()

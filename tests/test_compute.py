@@ -759,3 +759,17 @@ def test_best_estimate_supersedes_keeps_bounds_and_adds_disjoint_estimates():
     assert row["record_ids"] == ["LC-2", "LC-3"] and row["dropped_ids"] == ["LC-1"]
     assert row["chip_count_p5"] >= 250_000 and row["chip_count_p95"] > 300_000
     assert "superseded" in row["reasoning"] and "added by sampling" in row["reasoning"]
+
+
+def test_training_days_grid_keeps_the_order_of_runs_and_hardware():
+    from analytics.training import training_days_grid
+
+    runs = pl.DataFrame({"name": ["a", "b", "c"], "record_id": ["1", "2", "3"],
+                         "training_flop": [1e24, 2e24, 3e24]})
+    hw = pl.DataFrame({"hardware": ["x", "y", "z", "w"], "chip_id": ["h"] * 4,
+                       "chips": [1, 2, 3, 4]})
+    chips = pl.DataFrame({"chip_id": ["h"], "bf16_dense_tflops": [989.0]})
+    for _ in range(10):
+        grid = training_days_grid(runs, hw, chips, mfu=0.3)
+        assert grid["run"].to_list() == ["a"] * 4 + ["b"] * 4 + ["c"] * 4
+        assert grid["hardware"].to_list() == ["x", "y", "z", "w"] * 3
