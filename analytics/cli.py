@@ -153,7 +153,8 @@ def _validation_jobs(args: argparse.Namespace) -> list[tuple[str, str]]:
             f"--release {args.release[:80]!r} is not a release id (YYYY-MM-DD, or YYYY-MM-DD.N "
             "for a revision), 'latest' or 'all'; to validate a folder, give it as PATH")
     if args.release == "all":
-        jobs = [("release", r) for r in releases()]
+        ids = releases()  # a date alone means its newest revision: name the first in full
+        jobs = [("release", f"{r}.1" if f"{r}.2" in ids else r) for r in ids]
         if not jobs:
             raise CannotValidateError("no release found: data/registry.txt lists none")
         return jobs

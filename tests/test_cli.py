@@ -295,3 +295,13 @@ def test_readme_exit_codes_cover_every_subcommand():
         assert code in table
     for command in SUBCOMMANDS:
         assert f"`{command}`" in table, command
+
+
+def test_validate_all_checks_every_revision_by_its_full_id():
+    import analytics
+    from analytics import cli
+
+    args = cli.build_parser().parse_args(["validate", "--release", "all"])
+    jobs = [r for _, r in cli._validation_jobs(args)]
+    assert jobs[:2] == ["2026-01-30.1", "2026-01-30.2"]
+    assert len(jobs) == len(set(jobs)) == len(analytics.releases())
