@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -358,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except KeyboardInterrupt:
+        # polars may deliver the same Ctrl-C to Python a second time: let it not cut the line
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("error: interrupted; nothing was written", file=sys.stderr)
         return 130
     except (ChipSupplyError, OSError) as exc:
