@@ -34,6 +34,7 @@ from analytics.record_checks import (
     text_safety,
     tpp_mismatch,
 )
+from analytics.rules import as_date
 from analytics.supply_checks import delivery_without_approval, holdings_exceed_shipments
 from analytics.vocab import DATASETS
 
@@ -58,12 +59,6 @@ def _first_line(exc: Exception) -> str:
 
 def _lazy(tables: Mapping[str, Frame | None]) -> dict[str, pl.LazyFrame]:
     return {n: t.lazy() for n, t in tables.items() if t is not None}
-
-
-def _as_date(value: date | str | None) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
 
 
 def _empty() -> pl.DataFrame:
@@ -102,7 +97,7 @@ def findings_frame(
     """
     t = _lazy(tables)
     t = {n: t[n] for n in DATASETS if n in t} | {n: f for n, f in t.items() if n not in DATASETS}
-    rd = _as_date(release_date)
+    rd = None if release_date is None else as_date(release_date)
     plans: list[pl.LazyFrame] = []
     failed: list[tuple[str, str]] = []
     for fn in CHECKS:

@@ -17,7 +17,7 @@ import polars as pl
 from analytics.evidence import forget_figures, unknown_figures
 from analytics.registry import latest_release, releases
 from analytics.release import Release, check_dataset
-from analytics.rules import public_date, row_key
+from analytics.rules import as_date, public_date, row_key
 from analytics.vocab import EVENT_DATES
 
 __all__ = [
@@ -82,10 +82,6 @@ def scan(name: str, release: str | Path = "latest") -> pl.LazyFrame:
 
 
 # --------------------------------------------------------------------------- snapshots
-def _as_date(value: str | dt.date) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
-
-
 def as_of(tables: dict[str, pl.DataFrame], date: str | dt.date) -> dict[str, pl.DataFrame]:
     """What was public on ``date``: the knowledge snapshot a release holds.
 
@@ -104,7 +100,7 @@ def as_of(tables: dict[str, pl.DataFrame], date: str | dt.date) -> dict[str, pl.
     >>> snap["sources"]["source_id"].to_list(), snap["approvals"]["source_ids"].to_list()
     (['a'], [['a']])
     """
-    day = _as_date(date)
+    day = as_date(date)
     sources = tables["sources"].filter(public_date() <= day)
     public = sources.get_column("source_id").implode()
     out = {}

@@ -27,7 +27,7 @@ from typing import Any
 
 import polars as pl
 
-from analytics.rules import is_us_design
+from analytics.rules import as_date, is_us_design
 
 US_GATES = ("not_controlled", "licence_required", "case_by_case", "presumption_of_denial",
             "licence_granted", "not_applicable")
@@ -116,10 +116,6 @@ class _Answer:
         for s in sources or ():
             if s not in self.sources:
                 self.sources.append(s)
-
-
-def _as_date(value: dt.date | str) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 def _ids(value: Any) -> list[str]:
@@ -256,7 +252,7 @@ class GateBook:
             raise KeyError(f"chip {chip_id!r} is not in the chips table")
         if buyer_id is not None and buyer_id not in self.entities:
             raise KeyError(f"buyer {buyer_id!r} is not in the entities table")
-        on = _as_date(on)
+        on = as_date(on)
         chip = self.chips[chip_id]
         buyer = self.entities.get(buyer_id or "", {})
         parents = frozenset({buyer.get("parent_id")} - {None})

@@ -15,6 +15,7 @@ columns, dtype words, lazy in and out).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import polars as pl
@@ -466,3 +467,14 @@ def is_us_design(vendor_country: str | pl.Expr = "vendor_country") -> pl.Expr:
     [True, False, None]
     """
     return _col(vendor_country) == UNITED_STATES
+
+
+def as_date(value: dt.date | str) -> dt.date:
+    """A date given as a ``date`` or an ISO ``YYYY-MM-DD`` string.
+
+    Examples
+    --------
+    >>> as_date("2026-01-30"), as_date(dt.date(2026, 1, 30))
+    (datetime.date(2026, 1, 30), datetime.date(2026, 1, 30))
+    """
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))

@@ -125,7 +125,8 @@ def test_a_quoted_figure_of_the_draft_is_covered(draft) -> None:
 
 def test_a_figure_without_evidence_is_exactly_one_error(draft) -> None:
     assert _evidence_findings(draft) == []
-    supports = ((pl.col("record_key") == "APR-048") & (pl.col("field") == "quantity_units")).fill_null(False)
+    supports = ((pl.col("record_key") == "APR-048")
+                & (pl.col("field") == "quantity_units")).fill_null(False)
     assert draft["evidence"].filter(supports).height >= 1
     ev = draft["evidence"].filter(~supports)
     found = _evidence_findings({**draft, "evidence": ev})
