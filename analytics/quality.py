@@ -137,10 +137,10 @@ def check(rel: Release) -> tuple[Tables, list[Finding]]:
         tables, findings = dict(tables), list(findings)
     else:
         tables, findings = {}, []
-        for name, frame in rel.tables().items():
-            valid, found = schemas.validate(name, frame)
-            findings += [advise(f, frame) for f in found]
-            tables[name] = valid if valid is not None else frame
+        raw = rel.tables()
+        for name, (valid, found) in schemas.validate_all(raw).items():
+            findings += [advise(f, raw[name]) for f in found]
+            tables[name] = valid if valid is not None else raw[name]
     return tables, findings + cross_checks(tables, release_date=rel.date)
 
 

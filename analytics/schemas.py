@@ -4,7 +4,9 @@ The models are in :mod:`analytics.models` and :mod:`analytics.event_models`; thi
 holds their registry (:data:`SCHEMAS`), the table metadata read from them (columns, list
 columns, descriptions, keys) and :func:`validate` / :func:`validate_lazy`. Validation
 always runs on collected frames, with ``lazy=True``, so that every failure is reported
-rather than the first; an optional column a frame lacks is added as nulls first.
+rather than the first; an optional column a frame lacks is added as nulls first. A frame
+that passes is recognised in one query by :mod:`analytics.contract_plan`, and pandera runs
+only when there is something to report.
 
 Cross-table checks (ids that resolve, dates against the release, text safety) are not
 here: they live in :mod:`analytics.consistency`.
@@ -16,12 +18,15 @@ True
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
 from pandera.errors import SchemaError, SchemaErrors
 
+from analytics.contract_plan import passing, passing_all
 from analytics.errors import Finding
 from analytics.event_models import Approvals, LabCompute, Shipments
 from analytics.models import Chips, ControlRules, Entities, Sources, _Base
@@ -208,6 +213,30 @@ def validate(name: str, df: pl.DataFrame) -> tuple[pl.DataFrame | None, list[Fin
     if structure:  # pandera's coercion would fail on them before reporting
         return None, structure
     df = with_optional_columns(name, df)
+    fast = passing(SCHEMAS[name].to_schema(), df)  # one query; pandera runs only to report
+    return (fast, []) if fast is not None else _report(name, df)
+
+
+def validate_all(
+    frames: Mapping[str, pl.DataFrame],
+) -> dict[str, tuple[pl.DataFrame | None, list[Finding]]]:
+    """:func:`validate` of several tables, the queries of their contracts run side by side.
+
+    >>> validate_all({})
+    {}
+    """
+    frames = {n: f.collect() if isinstance(f, pl.LazyFrame) else f for n, f in frames.items()}
+    ready = {n: with_optional_columns(n, f) for n, f in frames.items()
+             if not _structure(n, f.columns)}
+    fast = passing_all([(SCHEMAS[n].to_schema(), f) for n, f in ready.items()])
+    passed = {n: out for n, out in zip(ready, fast, strict=True) if out is not None}
+    return {n: (passed[n], []) if n in passed
+            else _report(n, ready[n]) if n in ready else validate(n, f)
+            for n, f in frames.items()}
+
+
+def _report(name: str, df: pl.DataFrame) -> tuple[pl.DataFrame | None, list[Finding]]:
+    """pandera's run of the contract on a frame with the dataset's columns, as findings."""
     model = SCHEMAS[name]
     try:
         out = model.validate(df, lazy=True)
@@ -287,6 +316,7 @@ def _unique_sets(name: str) -> list[tuple[str, ...]]:
     return sets if pk in sets else [*sets, pk]
 
 
+@functools.cache
 def _slice_schema(name: str) -> object:
     """The contract without its uniqueness checks (run across slices instead)."""
     schema = SCHEMAS[name].to_schema()
@@ -425,6 +455,9 @@ def _slice_findings(name: str, slices: Any) -> set[Finding] | None:
     findings: set[Finding] = set()
     offset = 0
     for chunk in slices:  # lazily: one slice at a time
+        if passing(schema, chunk) is not None:
+            offset += chunk.height
+            continue
         try:
             schema.validate(chunk, lazy=True)  # type: ignore[attr-defined]
         except SchemaErrors as exc:

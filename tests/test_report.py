@@ -227,7 +227,13 @@ def test_one_report_verifies_and_validates_the_release_once(released_root, tmp_p
     monkeypatch.setattr(release.Release, "_verify",
                         lambda self: verified.append(self.id) or real_verify(self))
     monkeypatch.setattr(quality, "check", counted("validate", quality.check))
-    monkeypatch.setattr(schemas, "validate", counted("contract", schemas.validate))
+    real_all = schemas.validate_all
+
+    def contracts(frames):
+        counts["contract"] += len(frames)
+        return real_all(frames)
+
+    monkeypatch.setattr(schemas, "validate_all", contracts)
     nbs = tmp_path / "notebooks"
     nbs.mkdir()
     for stem in ("01-count", "02-count"):
