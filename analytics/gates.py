@@ -273,6 +273,40 @@ class GateBook:
             "event_ids": a.events, "source_ids": a.sources, "us_open": a.us_open,
         }
 
+    def changes(self, chip_id: str, buyer_id: str | None) -> tuple[dt.date, ...]:
+        """The days on which :meth:`answer` for this chip and buyer can change, sorted.
+
+        Between two of them every field but ``date`` and ``verdict`` is the same: the
+        answer reads the date only through the rule vintage in force, the decisions
+        dated on or before it and the Entity List listings of the buyer and its parents.
+
+        >>> book = GateBook(chips={"x": {}}, entities={}, us_design={}, events={},
+        ...     classes={"x": [{"effective_date": dt.date(2023, 11, 17),
+        ...                     "superseded_date": dt.date(2025, 1, 15)}]},
+        ...     chinese=frozenset())
+        >>> [d.isoformat() for d in book.changes("x", None)]
+        ['2023-11-17', '2025-01-15']
+        """
+        buyer = self.entities.get(buyer_id or "", {})
+        who = {buyer_id, buyer.get("parent_id")} - {None}
+        days = {e["date"] for e in self.events.get(chip_id, [])}
+        days |= {r.get(k) for r in self.classes.get(chip_id, [])
+                 for k in ("effective_date", "superseded_date")}
+        days |= {self.entities.get(e, {}).get("entity_list_date") for e in who}
+        return tuple(sorted(days - {None}))
+
+    def distinct_buyers(self) -> frozenset[str]:
+        """The buyers whose answers can differ from those for no named buyer.
+
+        :meth:`answer` reads a buyer only through whether a decision names it or its
+        parent and whether either is on the US Entity List; for every other buyer each
+        field but ``buyer_id`` and ``verdict`` is that of ``answer(chip, None, on)``.
+        """
+        named = {x for evs in self.events.values() for e in evs for x in e["entity_ids"]}
+        named |= {e for e, r in self.entities.items() if r.get("entity_list_date")}
+        return frozenset(e for e, r in self.entities.items()
+                         if e in named or r.get("parent_id") in named)
+
     def _us_side(self, a: _Answer, chip_id: str, events: list[dict], who: _Buyer,
                  on: dt.date) -> None:
         row = _vintage(self.classes.get(chip_id, []), on)

@@ -46,6 +46,20 @@ def _exports_into_china(shp: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def _asked(book: GateBook) -> pl.Expr:
+    """The buyer to ask the gates about: ``_buyer`` when the gates can tell it apart
+    (:meth:`analytics.gates.GateBook.distinct_buyers`), else no named buyer; a buyer the
+    tables do not hold stays, and gets no answer."""
+    buyer = pl.col("_buyer")
+    return (
+        pl.when(buyer.is_in(pl.Series(sorted(book.distinct_buyers()), dtype=pl.String)
+                            .implode())).then(buyer)
+        .when(buyer.is_in(pl.Series(sorted(book.entities), dtype=pl.String).implode()))
+        .then(pl.lit(None, dtype=pl.String))
+        .otherwise(buyer)
+    )
+
+
 def _gate_book(t: dict[str, pl.LazyFrame]) -> GateBook | None:
     """The gates of the tables, or ``None`` when a table or column they need is missing."""
     frames = {}
@@ -66,22 +80,63 @@ def _gate_book(t: dict[str, pl.LazyFrame]) -> GateBook | None:
                        approvals=frames["approvals"], entities=frames["entities"])
 
 
+def _spans(book: GateBook, combos: pl.DataFrame) -> pl.DataFrame:
+    """Each (chip, buyer, day) of ``combos`` with the span of its answer: ``_pair`` and
+    ``_since``, the last day on or before it that the answer can change (null: before the
+    first; :meth:`analytics.gates.GateBook.changes`). Chips and buyers the tables do not
+    hold are left out."""
+    pairs = combos.select("_chip", "_buyer").unique().with_row_index("_pair")
+    known = [(i, c, b) for i, c, b in pairs.iter_rows()
+             if c in book.chips and (b is None or b in book.entities)]
+    changes = pl.DataFrame(
+        [(i, day) for i, c, b in known for day in book.changes(c, b)],
+        schema={"_pair": pl.UInt32, "_since": pl.Date}, orient="row").sort("_since")
+    days = (
+        pl.concat([combos.select("_chip", "_buyer", pl.col(c).alias("_day"))
+                   for c in ("_ps", "_pe")])
+        .unique()
+        .join(pairs, on=["_chip", "_buyer"], nulls_equal=True)
+        .filter(pl.col("_pair").is_in(pl.Series([i for i, _, _ in known], dtype=pl.UInt32)
+                                      .implode()))
+        .sort("_day")
+    )
+    return days.join_asof(changes, left_on="_day", right_on="_since", by="_pair",
+                          strategy="backward", check_sortedness=False)  # sorted above
+
+
 def _gates_of(book: GateBook, combos: pl.DataFrame) -> pl.DataFrame:
-    """The US gate at the start and at the end of each (chip, buyer, period)."""
+    """The US gate at the start and at the end of each (chip, buyer, period).
+
+    One answer per chip, buyer and span between two days its answer can change
+    (:func:`_spans`), however many periods fall in the span. ``_buyer`` is the buyer
+    asked about: a buyer no decision or listing tells apart is asked as no named buyer
+    (:meth:`analytics.gates.GateBook.distinct_buyers`).
+    """
+    spans = _spans(book, combos)
+    asked = spans.group_by("_pair", "_since").agg(
+        pl.col("_chip").first(), pl.col("_buyer").first(), pl.col("_day").min())
     rows = []
-    for chip, buyer, ps, pe in combos.iter_rows():  # one answer per distinct combination
-        known = chip in book.chips and (buyer is None or buyer in book.entities)
-        start = book.answer(chip, buyer, ps) if known else None
-        end = book.answer(chip, buyer, pe) if known else None
-        rows.append({
-            "_chip": chip, "_buyer": buyer, "_ps": ps, "_pe": pe,
-            "_needs": bool(start and end and not start["us_open"] and not end["us_open"]),
-            "_gate": end["us_gate"] if end else None,
-            "_why": ", ".join(end["event_ids"]) if end else None,
-        })
-    schema = {"_chip": pl.String, "_buyer": pl.String, "_ps": pl.Date, "_pe": pl.Date,
-              "_needs": pl.Boolean, "_gate": pl.String, "_why": pl.String}
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    for pair, since, chip, buyer, day in asked.iter_rows():
+        a = book.answer(chip, buyer, day)
+        rows.append((pair, since, a["us_open"], a["us_gate"], ", ".join(a["event_ids"])))
+    answers = spans.join(
+        pl.DataFrame(rows, orient="row", schema={
+            "_pair": pl.UInt32, "_since": pl.Date, "_open": pl.Boolean, "_gate": pl.String,
+            "_why": pl.String}),
+        on=["_pair", "_since"], nulls_equal=True,
+    ).select("_chip", "_buyer", "_day", "_open", "_gate", "_why")
+    on = ["_chip", "_buyer"]
+    start = answers.select(*on, pl.col("_day").alias("_ps"), pl.col("_open").alias("_open_s"))
+    end = answers.rename({"_day": "_pe"})
+    out = (
+        combos.join(start, on=[*on, "_ps"], how="left", nulls_equal=True)
+        .join(end, on=[*on, "_pe"], how="left", nulls_equal=True)
+    )
+    return out.select(
+        *on, "_ps", "_pe",
+        (pl.col("_open_s").not_() & pl.col("_open").not_()).fill_null(False).alias("_needs"),
+        "_gate", "_why",
+    )
 
 
 def _first_us_grant(apr: pl.LazyFrame) -> pl.LazyFrame:
@@ -144,12 +199,12 @@ def delivery_without_approval(t: dict[str, pl.LazyFrame], **_: object) -> list[p
     book = _gate_book(t)
     if book is None:
         return []
-    deliveries = _exports_into_china(shp)
-    combos = deliveries.select("_chip", "_buyer", "_ps", "_pe").unique().collect()
-    gates = _gates_of(book, combos.sort(pl.all(), nulls_last=True)).lazy()
+    deliveries = _exports_into_china(shp).with_columns(_asked(book).alias("_asked"))
+    combos = deliveries.select("_chip", pl.col("_asked").alias("_buyer"), "_ps", "_pe")
+    gates = _gates_of(book, combos.unique().collect().sort(pl.all(), nulls_last=True)).lazy()
     rows = (
-        deliveries.join(gates, on=["_chip", "_buyer", "_ps", "_pe"], how="inner",
-                        nulls_equal=True)
+        deliveries.join(gates.rename({"_buyer": "_asked"}), on=["_chip", "_asked", "_ps", "_pe"],
+                        how="inner", nulls_equal=True)
         .filter(pl.col("_needs"))
         .group_by("key", "_chip", "_ps", "_pe", "_dest")
         .agg(pl.col("_gate").first(), pl.col("_why").first(),

@@ -192,3 +192,47 @@ def test_the_drafts_entity_list_listings_reach_the_gate():
     assert set(zhipu["entity_list_source_ids"]) <= set(row["source_ids"])
     before = analytics.gate_status(H20, "zhipu_ai", "2024-06-01", release="draft")
     assert before.item(0, "us_gate") == "not_controlled"  # listed only from January 2025
+
+
+@pytest.fixture(scope="module")
+def book():
+    from analytics.gates import GateBook
+
+    t = analytics.Release.open("latest").tables()
+    classes = analytics.classify(t["chips"], t["control_rules"], entities=t["entities"])
+    return GateBook.of(classification=classes, chips=t["chips"], approvals=t["approvals"],
+                       entities=t["entities"])
+
+
+_FIELDS = ("us_class", "us_gate", "us_open", "china_gate", "event_ids")
+
+
+def _fields(answer: dict) -> tuple:
+    return tuple(str(answer[f]) for f in _FIELDS)
+
+
+def test_buyers_no_decision_or_listing_names_are_answered_as_no_named_buyer(book):
+    distinct = book.distinct_buyers()
+    assert {"deepseek", "huawei", "bytedance"} <= distinct  # named in decisions or listed
+    assert {"baidu", "meituan", "xiaomi"}.isdisjoint(distinct)
+    days = [dt.date(2022, 10, 7), dt.date(2023, 11, 17), dt.date(2025, 4, 15),
+            dt.date(2026, 1, 14), dt.date(2026, 8, 1)]
+    for chip in book.chips:
+        for on in days:
+            unnamed = _fields(book.answer(chip, None, on))
+            for buyer in book.entities:
+                if buyer not in distinct:
+                    assert _fields(book.answer(chip, buyer, on)) == unnamed, (chip, buyer, on)
+
+
+def test_an_answer_changes_only_on_its_change_days(book):
+    buyers = [None, "deepseek", "bytedance", "huawei", "baidu", "alibaba"]
+    for chip in book.chips:
+        for buyer in buyers:
+            days = book.changes(chip, buyer)
+            starts = [dt.date(2019, 1, 1), *days]
+            ends = [d - dt.timedelta(days=1) for d in days] + [dt.date(2027, 1, 1)]
+            for first, last in zip(starts, ends, strict=True):
+                assert _fields(book.answer(chip, buyer, first)) == \
+                    _fields(book.answer(chip, buyer, last)), (chip, buyer, first, last)
+    assert dt.date(2025, 4, 9) in book.changes(H20, None)  # the H20 licence requirement
