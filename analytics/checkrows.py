@@ -100,8 +100,8 @@ def finding_rows(
     lf: pl.LazyFrame,
     name: str,
     *,
-    column: str,
-    check: str,
+    column: str | pl.Expr,
+    check: str | pl.Expr,
     value: pl.Expr,
     message: pl.Expr,
     severity: str = "error",
@@ -114,8 +114,8 @@ def finding_rows(
         The offending rows, with ``key``.
     name : str
         Dataset the findings are about.
-    column, check : str
-        Column and check name of every finding.
+    column, check : str or Expr
+        Column and check name of every finding (an expression: per row).
     value, message : Expr
         The offending value (cut to 200 characters) and the message.
     severity : {"error", "warning"}
@@ -138,8 +138,8 @@ def finding_rows(
         pl.lit(severity).alias("severity"),
         pl.lit(name).alias("dataset"),
         pl.col("key").cast(pl.String).fill_null(""),
-        pl.lit(column).alias("column"),
-        pl.lit(check).alias("check"),
+        (pl.lit(column) if isinstance(column, str) else column).alias("column"),
+        (pl.lit(check) if isinstance(check, str) else check).alias("check"),
         text(value).str.slice(0, 200).alias("value"),
         text(message).alias("message"),
     )

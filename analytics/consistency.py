@@ -100,15 +100,15 @@ def findings_frame(
     rd = None if release_date is None else as_date(release_date)
     plans: list[pl.LazyFrame] = []
     failed: list[tuple[str, str]] = []
+    lazy_input = any(isinstance(f, pl.LazyFrame) for f in tables.values())
     for fn in CHECKS:
         try:
-            plans += fn(t, release_date=rd)
+            plans += fn(t, release_date=rd, in_memory=not lazy_input)
         except Exception as exc:  # noqa: BLE001 - report, never crash
             failed.append((fn.__name__, _first_line(exc)))
     frames: list[pl.DataFrame] = []
     # LazyFrames may be larger than memory: run their plans one after another on the
     # streaming engine, so that only one plan's state is held at a time
-    lazy_input = any(isinstance(f, pl.LazyFrame) for f in tables.values())
     try:
         if lazy_input:
             frames = [plan.collect(engine="streaming") for plan in plans]

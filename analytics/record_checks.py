@@ -286,11 +286,42 @@ def _text_columns(lf: pl.LazyFrame) -> list[tuple[str, bool]]:
     return out
 
 
-@check_doc
-def text_safety(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.LazyFrame]:
-    """No text cell carries HTML markup or starts like a spreadsheet formula, and none is
-    longer than 2,000 characters.
+#: The tests of :func:`text_safety`: check name, test of a text expression, message.
+TEXT_TESTS = (
+    (
+        "html_in_text", lambda c: c.str.contains(HTML),
+        "text carries HTML markup, which a browser would render or run: remove or rephrase it",
+    ),
+    (
+        "formula_in_text", starts_like_formula,
+        "text starts with =, +, -, @, a tab or a carriage return, which a spreadsheet runs "
+        "as a formula: rephrase it",
+    ),
+    (
+        "oversized_field", lambda c: c.str.len_chars() > MAX_FIELD_CHARS,
+        f"text is longer than {MAX_FIELD_CHARS} characters: shorten it or move it to notes "
+        "elsewhere",
+    ),
+)
 
+
+#: Rows from which :func:`text_safety` tests distinct values rather than every row: a
+#: plan per column costs about a millisecond, and saves more only on longer tables.
+DISTINCT_MIN_ROWS = 10_000
+
+
+@check_doc
+def text_safety(
+    t: dict[str, pl.LazyFrame], *, in_memory: bool = False, **_: object
+) -> list[pl.LazyFrame]:
+    """No text cell carries HTML markup or starts like a spreadsheet formula, and none is
+    longer than 2,000 characters (:data:`TEXT_TESTS`).
+
+    Tables that may not fit in memory are read once, row by row, in bounded memory. With
+    ``in_memory``, the tests of a table of at least :data:`DISTINCT_MIN_ROWS` rows run
+    once per distinct value of a column and the rows holding a failing value are found
+    by a join; those of a shorter table run once on all its cells in one column. All
+    three find the same rows.
 
     Examples
     --------
@@ -299,40 +330,122 @@ def text_safety(t: dict[str, pl.LazyFrame], **_: object) -> list[pl.LazyFrame]:
     >>> pl.concat(text_safety({"approvals": apr})).collect()["check"].to_list()
     ['formula_in_text']
     """
-    tests = (
-        (
-            "html_in_text", lambda c: c.str.contains(HTML),
-            "text carries HTML markup, which a browser would render or run: remove or rephrase it",
-        ),
-        (
-            "formula_in_text", starts_like_formula,
-            "text starts with =, +, -, @, a tab or a carriage return, which a spreadsheet runs "
-            "as a formula: rephrase it",
-        ),
-        (
-            "oversized_field", lambda c: c.str.len_chars() > MAX_FIELD_CHARS,
-            f"text is longer than {MAX_FIELD_CHARS} characters: shorten it or move it to notes "
-            "elsewhere",
-        ),
-    )
     out = []
     for name, lf in t.items():
-        for col, is_list in _text_columns(lf):
-            for check_name, test, message in tests:
-                if is_list:
-                    cell = pl.col(col)
-                    hit = cell.list.eval(test(pl.element())).list.any().fill_null(False)
-                    shown = cell.list.eval(pl.element().filter(test(pl.element()))).list.first()
-                else:
-                    hit = test(pl.col(col)).fill_null(False)
-                    shown = pl.col(col)
-                rows = lf.filter(hit).select(key(name, lf), shown.alias("_v"))
-                out.append(
-                    finding_rows(
-                        rows, name, column=col, check=check_name,
-                        value=pl.col("_v").str.slice(0, 80), message=pl.lit(message),
-                    )
-                )
+        columns = _text_columns(lf)
+        if not columns:
+            continue
+        if not in_memory:
+            out.append(_row_findings(lf, name, columns))
+        elif lf.select(pl.len()).collect().item() >= DISTINCT_MIN_ROWS:
+            failing = _failing_values(lf, columns)
+            out += [_distinct_findings(lf, name, col, is_list, bad)
+                    for (col, is_list), bad in zip(columns, failing, strict=True)]
+        else:
+            out.append(_long_findings(lf, name, columns))
     return out
+
+
+def _which() -> pl.LazyFrame:
+    """Test number (``_t0`` ...) to check name and message."""
+    return pl.LazyFrame({"_t": [f"_t{i}" for i in range(len(TEXT_TESTS))],
+                         "_check": [k for k, _, _ in TEXT_TESTS],
+                         "_msg": [m for _, _, m in TEXT_TESTS]})
+
+
+def _failing_values(lf: pl.LazyFrame, columns: list[tuple[str, bool]]) -> list[pl.DataFrame]:
+    """The distinct values of each text column (list elements for a list column) that
+    fail a test, with a flag per test (``_t0`` ...): one query per column, run together."""
+    plans = []
+    for col, is_list in columns:
+        cell = pl.col(col)
+        tests = [test(cell).fill_null(False).alias(f"_t{i}")
+                 for i, (_, test, _) in enumerate(TEXT_TESTS)]
+        plans.append(
+            lf.select(cell.explode() if is_list else cell).unique().drop_nulls()
+            .with_columns(tests).filter(pl.any_horizontal(t.meta.output_name() for t in tests)))
+    return pl.collect_all(plans)
+
+
+def _distinct_findings(lf: pl.LazyFrame, name: str, col: str, is_list: bool,
+                       bad: pl.DataFrame) -> pl.LazyFrame:
+    """Findings of one text column from its failing values ``bad``: the rows holding one
+    are picked by membership, and only they are keyed and joined; the first failing
+    element of a row is the value shown."""
+    cell = pl.col(col)
+    values = bad.get_column(col).implode()
+    holds = cell.list.eval(pl.element().is_in(values)).list.any() if is_list else cell.is_in(values)
+    rows = lf.select(key(name, lf), cell).filter(holds.fill_null(False)).with_row_index("_r")
+    hits = (
+        (rows.explode(col) if is_list else rows)
+        .join(bad.lazy(), on=col, how="inner", maintain_order="left")
+        .unpivot(index=["_r", "key", col], variable_name="_t", value_name="_hit")
+        .filter(pl.col("_hit"))
+        .unique(subset=["_r", "_t"], keep="first", maintain_order=True)
+        .join(_which(), on="_t")
+    )
+    return finding_rows(hits, name, column=col, check=pl.col("_check"),
+                        value=text(cell).str.slice(0, 80), message=pl.col("_msg"))
+
+
+def _long_findings(lf: pl.LazyFrame, name: str,
+                   columns: list[tuple[str, bool]]) -> pl.LazyFrame:
+    """Findings of every text column of a short table: its cells in one long column
+    (list elements one per row), the tests run once on it."""
+    tests = [test(pl.col("_v")).fill_null(False).alias(f"_t{i}")
+             for i, (_, test, _) in enumerate(TEXT_TESTS)]
+    cells = (
+        lf.select(key(name, lf), *((pl.col(c) if is_list else pl.concat_list(c)).alias(c)
+                                   for c, is_list in columns))
+        .with_row_index("_r")
+        .unpivot(index=["_r", "key"], variable_name="_col", value_name="_v")
+        .explode("_v")
+        .drop_nulls("_v")
+    )
+    hits = (
+        cells.with_columns(tests)
+        .filter(pl.any_horizontal(t.meta.output_name() for t in tests))
+        .unpivot(index=["_r", "key", "_col", "_v"], variable_name="_t", value_name="_hit")
+        .filter(pl.col("_hit"))
+        .unique(subset=["_r", "_col", "_t"], keep="first", maintain_order=True)
+        .join(_which(), on="_t")
+    )
+    return finding_rows(hits, name, column=pl.col("_col"), check=pl.col("_check"),
+                        value=pl.col("_v").str.slice(0, 80), message=pl.col("_msg"))
+
+
+def _row_findings(lf: pl.LazyFrame, name: str,
+                  columns: list[tuple[str, bool]]) -> pl.LazyFrame:
+    """Findings of every text column of one table from one pass over its rows: a flag per
+    column and test (``_h{i}``), then the values shown, read from flagged rows only."""
+    hits: list[pl.Expr] = []
+    values: list[pl.Expr] = []
+    tested: list[tuple[str, str]] = []
+    for col, is_list in columns:
+        for j, (_, test, _) in enumerate(TEXT_TESTS):
+            i = len(tested)
+            if is_list:
+                cell = pl.col(col)
+                hit = cell.list.eval(test(pl.element())).list.any().fill_null(False)
+                shown = cell.list.eval(pl.element().filter(test(pl.element()))).list.first()
+            else:
+                hit = test(pl.col(col)).fill_null(False)
+                shown = pl.col(col)
+            hits.append(hit.alias(f"_h{i}"))
+            values.append(pl.when(pl.col(f"_h{i}")).then(text(shown)).alias(f"_v{i}"))
+            tested.append((col, f"_t{j}"))
+    which = pl.LazyFrame({"_i": [f"_v{i}" for i in range(len(tested))],
+                          "_col": [c for c, _ in tested], "_t": [t for _, t in tested]})
+    rows = (
+        lf.select(key(name, lf), *(c for c, _ in columns), *hits)
+        .filter(pl.any_horizontal(h.meta.output_name() for h in hits))
+        .select("key", *values)
+        .unpivot(index="key", variable_name="_i", value_name="_v")
+        .drop_nulls("_v")
+        .join(which, on="_i")
+        .join(_which(), on="_t")
+    )
+    return finding_rows(rows, name, column=pl.col("_col"), check=pl.col("_check"),
+                        value=pl.col("_v").str.slice(0, 80), message=pl.col("_msg"))
 
 

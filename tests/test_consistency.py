@@ -264,3 +264,33 @@ def test_vectorised_on_a_large_shipments_table(base):
     df = consistency.findings_frame({**base, "shipments": big}, release_date="2026-11-29")
     assert df.get_column("check").unique().to_list() == ["delivery_without_approval"]
     assert df.height == n // 1000
+
+
+def _text_findings(tables, **options) -> list[tuple]:
+    from analytics.record_checks import text_safety
+
+    lazy = {n: f.lazy() for n, f in tables.items()}
+    plans = text_safety(lazy, **options)
+    found = pl.concat(plans).collect() if plans else pl.DataFrame()
+    return sorted(found.rows()) if found.height else []
+
+
+@pytest.mark.parametrize("path", ["rows", "long", "distinct"])
+def test_text_safety_finds_the_same_rows_by_each_path(base, monkeypatch, path):
+    from analytics import record_checks
+
+    t = edit(base, "entities", "nvidia", aliases=["Nvidia", "=NVDA", "<i>NVDA</i>", "=x"])
+    t = edit(t, "approvals", "APR-024", conditions="<b>bold</b>")
+    t = edit(t, "approvals", "APR-043", conditions="<b>bold</b>")  # the same value twice
+    t = edit(t, "approvals", "APR-048", summary="x" * 2001)
+    if path == "distinct":
+        monkeypatch.setattr(record_checks, "DISTINCT_MIN_ROWS", 1)
+    found = _text_findings(t, in_memory=path != "rows")
+    assert [(r[1], r[2], r[3], r[4], r[5][:12]) for r in found] == [
+        ("approvals", "APR-024", "conditions", "html_in_text", "<b>bold</b>"),
+        ("approvals", "APR-043", "conditions", "html_in_text", "<b>bold</b>"),
+        ("approvals", "APR-048", "summary", "oversized_field", "xxxxxxxxxxxx"),
+        ("entities", "nvidia", "aliases", "formula_in_text", "=NVDA"),
+        ("entities", "nvidia", "aliases", "html_in_text", "<i>NVDA</i>"),
+    ]
+    assert found == _text_findings(t)  # the same rows, values and messages as row by row
