@@ -81,6 +81,23 @@ def test_drift_needs_a_changelog_entry(base_tables):
     }
 
 
+def test_the_suite_finds_the_same_with_and_without_data_docs(base_tables, tmp_path):
+    new = dict(base_tables)
+    new["approvals"] = base_tables["approvals"].filter(pl.col("event_id") != "APR-024")
+    new["chips"] = base_tables["chips"].with_columns(
+        pl.lit(None, dtype=pl.Float64).alias("die_area_mm2"))
+    day = dt.date(2026, 11, 29)  # stale: freshness fails too
+    plain = expectations.run_suite(new, release_date=day, previous=base_tables, documented="")
+    docs = expectations.run_suite(new, release_date=day, previous=base_tables, documented="",
+                                  data_docs=tmp_path / "docs")
+    assert sorted(plain) == sorted(docs)
+    assert {(f.check, f.dataset) for f in plain} >= {
+        ("expect_column_values_to_be_in_set", "approvals"),  # drift
+        ("expect_column_values_to_be_between", "approvals"),  # freshness
+        ("expect_column_values_to_not_be_null", "chips")}  # completeness
+    assert (tmp_path / "docs" / "index.html").is_file()
+
+
 def test_data_docs_written_and_input_untouched(tmp_path, capsys):
     folder = tmp_path / "in"
     shutil.copytree(BASE, folder)
