@@ -35,7 +35,7 @@ lab: $(STAMP) ## Start JupyterLab on notebooks/ (the .py files open as notebooks
 bench: $(STAMP) ## Run the full benchmark suite (1e5-1e7 rows; minutes)
 	$(BIN)/python -m benchmarks
 
-bench-quick: $(STAMP) ## Run the benchmarks at small sizes (under two minutes)
+bench-quick: $(STAMP) ## Run the benchmarks at 1e5 rows, memory at 1e7 (about three minutes)
 	$(BIN)/python -m benchmarks --quick
 
 screenshots: $(STAMP) ## Render the report (RELEASE=latest) and save a 1400 px screenshot of each page into docs/screenshots/

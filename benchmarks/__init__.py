@@ -1,7 +1,8 @@
 """Benchmark suite: synthetic shipment ledgers, a timing harness, and every ratio with its target.
 
-Run ``python -m benchmarks --quick`` (or ``make bench-quick``) for a run at small sizes
-that finishes in under two minutes, ``python -m benchmarks`` for 1e5, 1e6 and 1e7 rows,
+Run ``python -m benchmarks --quick`` (or ``make bench-quick``) for a run at 1e5 rows, with
+memory measured at 1e7 where its target is set (about three minutes, and about 7 GiB of
+memory), ``python -m benchmarks`` for 1e5, 1e6 and 1e7 rows,
 and add ``--huge`` for the 1e8-row streaming run. Modules:
 
 - :mod:`benchmarks.ledger`: seeded synthetic ledgers written as Parquet to ``benchmarks/.cache/``

@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
         "every ratio with its target (OVER TARGET when missed).",
     )
     p.add_argument("--quick", action="store_true",
-                   help="small sizes (1e5 rows), fewer repeats: under two minutes")
+                   help="1e5 rows, fewer repeats, memory at 1e7: about three minutes")
     p.add_argument("--sizes", help="ledger sizes in rows, e.g. 1e5,1e6,1e7")
     p.add_argument("--repeat", type=int, help="timed runs per measurement (median reported)")
     p.add_argument("--only", help="comma-separated benchmarks: import, validate, release, "

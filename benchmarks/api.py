@@ -20,11 +20,16 @@ __all__ = ["RELEASE_DATE", "consistency", "contracts", "latest_release", "quarte
 
 def contracts(tables: dict[str, pl.DataFrame | pl.LazyFrame], *,
               chunk_rows: int | None = None) -> list:
-    """``analytics.schemas.validate_lazy`` on every table (one slice at a time); every finding."""
-    findings: list = []
-    size = {"chunk_rows": chunk_rows} if chunk_rows else {}
+    """Every finding of the contracts: the tables that fit in one slice together, as
+    ``chip-supply validate`` runs them (``analytics.schemas.validate_all``), the others
+    one slice at a time (``analytics.schemas.validate_lazy``)."""
+    rows = chunk_rows or schemas.CHUNK_ROWS
+    whole = {n: df for n, df in tables.items()
+             if isinstance(df, pl.DataFrame) and df.height <= rows}
+    findings: list = [f for _, found in schemas.validate_all(whole).values() for f in found]
     for name, df in tables.items():
-        findings += schemas.validate_lazy(name, df, **size)[1]
+        if name not in whole:
+            findings += schemas.validate_lazy(name, df, chunk_rows=rows)[1]
     return findings
 
 
