@@ -4,8 +4,10 @@ pandera runs a contract one check at a time, one query each: about a hundred que
 the shipments table, whose fixed cost is most of the time a validation of this package's
 small tables takes. :func:`passing` asks the same question of the same pandera schema
 object in one query: it applies the schema's coercions (pandera's own ``coerce`` of each
-column's dtype), nullability, uniqueness, and every column and dataframe check, each
-built by pandera's polars check backend, and reduces each to one boolean.
+column's dtype), nullability, uniqueness, and every column and dataframe check, and
+reduces each to one boolean. A check is the expression its own function selects,
+recorded once per schema (:class:`_Recorder`); one that does more than select runs
+through pandera's polars check backend on the frame.
 
 When every check holds it returns the coerced frame, which is what pandera returns for
 a valid frame, and pandera need not run. When any check fails, a coercion raises, or the
