@@ -177,6 +177,35 @@ def _check(lo: Any, c: Any, hi: Any) -> None:
         )
 
 
+def sum_qualifier(qualifier: str | pl.Expr) -> pl.Expr:
+    """The qualifier of a sum of figures, from theirs: an aggregation.
+
+    A sum is ``at_least`` when a term is (and none ``at_most``), ``at_most`` in the mirror
+    case, ``about`` when a term is ``about`` or a ``range`` (its central figure) or when
+    lower and upper bounds meet (they bound nothing together), and ``exact`` otherwise;
+    no qualifier reads as ``exact``. The result keeps the input column's name.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"g": [1, 1, 2, 2, 3], "q": ["exact", "at_least", None, "approx",
+    ...                                               "exact"]})
+    >>> df.group_by("g").agg(sum_qualifier("q")).sort("g")["q"].to_list()
+    ['at_least', 'about', 'exact']
+    """
+    q = pl.col(qualifier) if isinstance(qualifier, str) else qualifier
+    name = q.meta.output_name(raise_if_undetermined=False) or "qualifier"
+    q = q.fill_null("exact").replace(QUALIFIER_SPELLINGS)
+    lower, upper = (q == "at_least").any(), (q == "at_most").any()
+    return (
+        pl.when(lower & upper).then(pl.lit("about"))
+        .when(lower).then(pl.lit("at_least"))
+        .when(upper).then(pl.lit("at_most"))
+        .when(q.is_in(["about", "range"]).any()).then(pl.lit("about"))
+        .otherwise(pl.lit("exact"))
+        .alias(name)
+    )
+
+
 def qualifier_column(stem: str) -> str:
     """The column that qualifies a triplet: ``{stem}_qualifier`` (``value_qualifier`` for
     ``value_usd``).

@@ -298,7 +298,8 @@ def _tidy_quantities(df: pl.DataFrame) -> pl.DataFrame:
         if col not in df.columns:
             continue
         sources = pl.col(src) if src in df.columns else pl.lit([], dtype=pl.List(pl.String))
-        qualifier = pl.col("approved_qualifier") if col == "approved_quantity" else pl.lit(None)
+        qual_col = "approved_qualifier" if col == "approved_quantity" else f"{col}_qualifier"
+        qualifier = pl.col(qual_col) if qual_col in df.columns else pl.lit(None)
         scope = pl.col("approved_scope") if col == "approved_quantity" else pl.lit(None)
         as_of = pl.col("delivered_through") if col == "confirmed_delivered" else pl.lit(None)
         parts.append(

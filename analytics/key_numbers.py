@@ -115,14 +115,16 @@ def h200_figures(tables: Mapping[str, pl.DataFrame]) -> list[KeyNumber]:
     buyers = _names(entities, big["buyer_ids"]) or "the same buyers"
     if big["ordered_units"] is not None:
         out.append(KeyNumber(
-            label="H200s ordered", value=number_text(big["ordered_units"]) or "",
+            label="H200s ordered",
+            value=quantity_text(big["ordered_units"], big["ordered_units_qualifier"]),
             detail=f"by {buyers}, against {big['event_id']}", as_of=None,
             rows=_ids(big["order_record_ids"]), page=APPROVALS_PAGE,
             source_ids=_ids(big["order_source_ids"])))
     delivered = big["confirmed_delivered"]
     out.append(KeyNumber(
         label="H200s delivered (confirmed)",
-        value=number_text(delivered) if delivered is not None else "none confirmed",
+        value=(quantity_text(delivered, big["confirmed_delivered_qualifier"])
+               if delivered is not None else "none confirmed"),
         detail=f"to {buyers}, against {big['event_id']}", as_of=big["delivered_through"],
         rows=_ids(big["delivery_record_ids"]), page=APPROVALS_PAGE,
         source_ids=_ids(big["delivery_source_ids"])))

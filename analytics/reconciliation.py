@@ -34,6 +34,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
+from analytics.bounds import sum_qualifier
 from analytics.rules import (
     Frame,
     add_missing_columns,
@@ -110,11 +111,15 @@ def reconcile(
         ``cn_import_approval``, else null), ``action, authority_ids, buyer_group,
         buyer_ids, chip_group, chip_ids, approved_quantity, approved_qualifier,
         approved_scope, status_as_reported, approval_source_ids, ordered_units,
-        order_record_ids, order_source_ids, intent_units, intent_record_ids,
-        intent_source_ids, confirmed_delivered, delivered_through, delivery_record_ids,
+        ordered_units_qualifier, order_record_ids, order_source_ids, intent_units,
+        intent_units_qualifier, intent_record_ids, intent_source_ids, confirmed_delivered,
+        confirmed_delivered_qualifier, delivered_through, delivery_record_ids,
         delivery_source_ids, headroom, headroom_qualifier``. ``headroom`` =
         ``approved_quantity - confirmed_delivered`` when both are known and comparable
-        (a combined quantity, or a group of one buyer); its qualifier is the approval's.
+        (a combined quantity, or a group of one buyer) and the deliveries are exact; its
+        qualifier is the approval's. Each summed quantity has its qualifier
+        (``ordered_units_qualifier`` ...: :func:`analytics.bounds.sum_qualifier` of the
+        records counted), so that a bound stays a bound.
 
     Examples
     --------
@@ -163,6 +168,7 @@ _SHIPMENT_COLUMNS = {
     "quantity_scope": pl.String,
     "units": pl.Int64,
     "units_high": pl.Int64,
+    "units_qualifier": pl.String,
     "method": pl.String,
     "source_ids": _STR_LIST,
     "vendor_id": pl.String,
@@ -173,8 +179,9 @@ RECONCILE_COLUMNS = (
     "event_id", "date", "date_precision", "jurisdiction", "gate", "action", "authority_ids",
     "buyer_group", "buyer_ids", "chip_group", "chip_ids", "approved_quantity",
     "approved_qualifier", "approved_scope", "status_as_reported", "approval_source_ids",
-    "ordered_units", "order_record_ids", "order_source_ids", "intent_units",
-    "intent_record_ids", "intent_source_ids", "confirmed_delivered", "delivered_through",
+    "ordered_units", "ordered_units_qualifier", "order_record_ids", "order_source_ids",
+    "intent_units", "intent_units_qualifier", "intent_record_ids", "intent_source_ids",
+    "confirmed_delivered", "confirmed_delivered_qualifier", "delivered_through",
     "delivery_record_ids", "delivery_source_ids", "headroom", "headroom_qualifier",
 )
 _MATCHED_TYPES = ("order", "purchase_intent", "delivery")
@@ -251,6 +258,7 @@ def _china_shipments(s: pl.LazyFrame) -> pl.LazyFrame:
             _sorted_set("chip_ids").alias("s_chips"),
             pl.col("units").cast(pl.Int64).alias("s_units"),
             pl.col("units_high").cast(pl.Int64).alias("s_units_high"),
+            pl.col("units_qualifier").alias("s_qualifier"),
             pl.col("quantity_scope"),
         )
         .with_columns(
@@ -303,8 +311,11 @@ def _sides(matched: pl.LazyFrame) -> pl.LazyFrame:
     aggs = []
     for name, record_type in kinds.items():
         mask = pl.col("record_type") == record_type
+        counted = mask & pl.col("qty").is_not_null()
         aggs += [
             _sum_or_null(pl.col("qty").filter(mask)).alias(units[name]),
+            pl.when(counted.any()).then(sum_qualifier(pl.col("s_qualifier").filter(counted)))
+            .alias(f"{units[name]}_qualifier"),
             pl.col("record_id").filter(mask).sort().alias(f"{name}_record_ids"),
             _ids("s_sources", mask).alias(f"{name}_source_ids"),
         ]
@@ -315,7 +326,10 @@ def _sides(matched: pl.LazyFrame) -> pl.LazyFrame:
 
 def _with_headroom(joined: pl.LazyFrame) -> pl.LazyFrame:
     """Rename the approval's quantity columns, fill empty id lists, add the headroom."""
-    comparable = (pl.col("approved_scope") == "combined") | (pl.col("buyer_ids").list.len() == 1)
+    comparable = (
+        ((pl.col("approved_scope") == "combined") | (pl.col("buyer_ids").list.len() == 1))
+        & (pl.col("confirmed_delivered_qualifier").fill_null("exact") == "exact")
+    )
     headroom = pl.when(comparable).then(pl.col("approved_quantity") - pl.col("confirmed_delivered"))
     empty = pl.lit([], dtype=_STR_LIST)
     kinds, ids = ("order", "intent", "delivery"), ("record", "source")

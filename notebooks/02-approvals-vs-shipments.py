@@ -46,8 +46,9 @@ charts.approvals_vs_deliveries(reconciled)
 # %%
 reconciled.select(
     "event_id", "date", "gate", "buyer_group", "chip_group", "approved_quantity",
-    "approved_qualifier", "approved_scope", "ordered_units", "intent_units",
-    "confirmed_delivered", "delivered_through", "headroom", "headroom_qualifier",
+    "approved_qualifier", "approved_scope", "ordered_units", "ordered_units_qualifier",
+    "intent_units", "intent_units_qualifier", "confirmed_delivered",
+    "confirmed_delivered_qualifier", "delivered_through", "headroom", "headroom_qualifier",
     "approval_source_ids", "delivery_source_ids",
 )
 
@@ -63,8 +64,9 @@ h200 = reconciled.filter(
 )
 h200.select(
     "event_id", "date", "gate", "buyer_group", "approved_quantity", "approved_qualifier",
-    "approved_scope", "confirmed_delivered", "delivered_through", "headroom",
-    "approval_source_ids", "delivery_source_ids",
+    "approved_scope", "confirmed_delivered", "confirmed_delivered_qualifier",
+    "delivered_through", "headroom", "headroom_qualifier", "approval_source_ids",
+    "delivery_source_ids",
 )
 
 # %% [markdown]

@@ -160,6 +160,34 @@ def test_orders_and_intents(df_approvals, df_shipments, df_entities):
     assert "SHP-027" not in row["delivery_record_ids"]
 
 
+def test_a_bound_stays_a_bound_in_every_sum(df_approvals, df_shipments, df_entities):
+    from analytics.formatting import readable
+
+    shp = df_shipments.with_columns(
+        pl.Series("units_qualifier", ["exact", "exact", "at_least", "exact", None, "at_least"]))
+    row = _row(reconcile(df_approvals, shp, entities=df_entities), "APR-048")
+    # "more than 1,000" ordered; 200k + at least 200k intended; zero delivered, exactly
+    assert (row["ordered_units"], row["ordered_units_qualifier"]) == (1_000, "at_least")
+    assert (row["intent_units"], row["intent_units_qualifier"]) == (400_000, "at_least")
+    assert (row["confirmed_delivered"], row["confirmed_delivered_qualifier"]) == (0, "exact")
+    assert row["headroom"] == 400_000
+    apr = reconcile(df_approvals, shp, entities=df_entities).filter(
+        pl.col("event_id") == "APR-048").select("ordered_units", "ordered_units_qualifier",
+                                                "intent_units", "intent_units_qualifier")
+    assert readable(apr)[0].row(0) == ("≥ 1,000", "≥ 400,000")
+    # an approval without a matching record has no quantity and no qualifier
+    assert _row(reconcile(df_approvals, shp, entities=df_entities),
+                "APR-049")["ordered_units_qualifier"] is None
+
+
+def test_no_headroom_against_deliveries_known_only_as_a_bound(df_approvals, df_shipments,
+                                                              df_entities):
+    shp = df_shipments.with_columns(pl.lit("at_least").alias("units_qualifier"))
+    row = _row(reconcile(df_approvals, shp, entities=df_entities), "APR-048")
+    assert row["confirmed_delivered_qualifier"] == "at_least"
+    assert row["headroom"] is None and row["headroom_qualifier"] is None
+
+
 def test_gates_scopes_and_headroom(df_approvals, df_shipments, df_entities):
     out = reconcile(df_approvals, df_shipments, entities=df_entities, vendors=["amd"])
     assert "APR-044" not in out["event_id"].to_list()  # a denial grants nothing
@@ -265,3 +293,19 @@ def test_release_non_cn_copy_of_a_delivery_is_listed_nowhere():
     original = delivery.item(0, "record_id")
     assert any(original in ids for ids in out["delivery_record_ids"].to_list())
     assert not any("SHP-999" in ids for ids in out["delivery_record_ids"].to_list())
+
+
+@pytest.mark.parametrize(("terms", "expected"), [
+    ([None, "exact"], "exact"),
+    (["exact", "at_least", "at_least"], "at_least"),
+    (["at_most", "exact"], "at_most"),
+    (["at_least", "at_most"], "about"),  # a lower and an upper bound bound nothing together
+    (["range", "exact"], "about"),
+    (["approx"], "about"),
+    (["about", "at_least"], "at_least"),
+])
+def test_the_qualifier_of_a_sum(terms, expected):
+    from analytics.bounds import sum_qualifier
+
+    df = pl.DataFrame({"q": terms}, schema={"q": pl.String})
+    assert df.select(sum_qualifier("q")).item() == expected
