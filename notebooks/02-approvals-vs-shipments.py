@@ -56,7 +56,9 @@ reconciled.select(
 # ## The H200 group approval against deliveries
 #
 # The H200 approvals that carry a quantity, at either gate, next to the confirmed
-# deliveries to the same buyers; `headroom` is what is approved and not yet delivered.
+# deliveries to the same buyers; `headroom` is what is approved and not yet delivered,
+# given only where the deliveries are known exactly (a delivery of "about 20,000" or
+# "at least 20,000" leaves it empty rather than turn a rough figure into a certain one).
 
 # %%
 h200 = reconciled.filter(
