@@ -24,7 +24,7 @@ from analytics.errors import (
     ReleaseNotFoundError,
     printable,
 )
-from analytics.registry import RELEASE_ID, releases
+from analytics.registry import RELEASE_ID, exact, releases
 from analytics.vocab import DATASETS as DATASET_NAMES
 
 
@@ -154,8 +154,7 @@ def _validation_jobs(args: argparse.Namespace) -> list[tuple[str, str]]:
             f"--release {args.release[:80]!r} is not a release id (YYYY-MM-DD, or YYYY-MM-DD.N "
             "for a revision), 'latest' or 'all'; to validate a folder, give it as PATH")
     if args.release == "all":
-        ids = releases()  # a date alone means its newest revision: name the first in full
-        jobs = [("release", f"{r}.1" if f"{r}.2" in ids else r) for r in ids]
+        jobs = [("release", exact(r)) for r in releases()]  # a first revision in full
         if not jobs:
             raise CannotValidateError("no release found: data/registry.txt lists none")
         return jobs
@@ -345,8 +344,9 @@ def main(argv: list[str] | None = None) -> int:
     0 success, 1 invalid data, 2 the command could not run, 130 interrupted; every error
     is one line on stderr, never a traceback.
     """
-    args = build_parser().parse_args(argv)
+    previous, interrupted = _catch_interrupts(), False
     try:
+        args = build_parser().parse_args(argv)
         _check_environment()
         return args.func(args)
     except DataValidationError as exc:
@@ -359,8 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except KeyboardInterrupt:
-        # polars may deliver the same Ctrl-C to Python a second time: let it not cut the line
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        interrupted = True
         print("error: interrupted; nothing was written", file=sys.stderr)
         return 130
     except (ChipSupplyError, OSError) as exc:
@@ -370,6 +369,26 @@ def main(argv: list[str] | None = None) -> int:
         print(printable(f"error: unexpected {type(exc).__name__}: {_one_line(exc)}")[:2000],
               file=sys.stderr)
         return 2
+    finally:
+        if previous is not None:  # after an interrupt, a late second delivery is dropped
+            signal.signal(signal.SIGINT, signal.SIG_IGN if interrupted else previous)
+
+
+def _catch_interrupts() -> object:
+    """Make Ctrl-C raise once: polars raises ``KeyboardInterrupt`` for it and Python's own
+    handler may deliver the same signal again a moment later, which would cut the one-line
+    message with a traceback. A delivery while an interrupt is being handled is dropped.
+    Returns the handler to restore (``None`` off the main thread, where none is set)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum: int, frame: object) -> None:
+        if not isinstance(sys.exc_info()[1], KeyboardInterrupt):
+            raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGINT, interrupt)
 
 
 def _check_environment() -> None:

@@ -259,12 +259,17 @@ def resolve(release: str) -> str:
 
 
 def exact(release: str) -> str:
-    """The name that opens exactly ``release``, never a later revision of its date.
+    """The name that opens exactly ``release``, never a later revision of its date: the
+    id itself, and a bare date in full (``.1``) when a revision of it was cut.
 
     Examples
     --------
-    >>> exact("2026-01-30"), exact("2026-01-30.2")
-    ('2026-01-30.1', '2026-01-30.2')
+    >>> exact("2026-01-30"), exact("2026-01-30.2"), exact("2026-11-29")
+    ('2026-01-30.1', '2026-01-30.2', '2026-11-29')
     """
     match = RELEASE_ID.match(release)
-    return f"{release}.1" if match and match.group(2) is None else release
+    if match is None or match.group(2) is not None:
+        return release
+    revised = any(release_order(r) > (release, 1) and release_order(r)[0] == release
+                  for r in releases())
+    return f"{release}.1" if revised else release

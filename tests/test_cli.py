@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -277,9 +279,17 @@ def test_ctrl_c_during_validate_is_one_line(tmp_path):
     from analytics import paths
 
     env = {**os.environ, "PYTHONPATH": str(paths.REPO_ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "analytics.cli", "validate", "--draft"],
+    exe = Path(sys.executable).with_name("chip-supply")  # the installed command
+    proc = subprocess.Popen([str(exe), "validate", "--draft"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2.5)
+    status = Path(f"/proc/{proc.pid}/status")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:  # until it is at work:
+        rss = re.search(r"VmRSS:\s+(\d+)", status.read_text()) if status.exists() else None
+        if rss and int(rss.group(1)) > 150_000:  # polars and pandera loaded (150 MB)
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
