@@ -123,6 +123,10 @@ US_GATE_COLOURS = {
 }
 
 
+#: Widest y label of :func:`gate_chart`, in pixels: the longest chip model and buyer id.
+LABEL_LIMIT = 480
+
+
 def gate_chart(matrix: Frame, *, title: str = "The US gate for each chip and buyer") -> Any:
     """The US gate of every chip and buyer on each date, with the Chinese gate as text.
 
@@ -162,8 +166,9 @@ def gate_chart(matrix: Frame, *, title: str = "The US gate for each chip and buy
     domain = [g for g in US_GATE_COLOURS if g in set(rows.get_column("us_gate"))]
     base = alt.Chart(rows).encode(
         x=alt.X("day:O", title="Date"),
-        y=alt.Y("row:N", title="Chip · buyer", sort=rows.get_column("row").unique(
-            maintain_order=True).to_list()),
+        y=alt.Y("row:N", title=None, sort=rows.get_column("row").unique(
+            maintain_order=True).to_list(),
+            axis=alt.Axis(labelLimit=LABEL_LIMIT, labelOverlap=False)),  # every row, whole
     )
     tips = cb.tooltip(("row:N", "Chip · buyer"), ("day:O", "Date"), ("us_gate:N", "US gate"),
                       ("china_gate:N", "Chinese gate"), ("verdict:N", "Verdict"),
@@ -173,7 +178,8 @@ def gate_chart(matrix: Frame, *, title: str = "The US gate for each chip and buy
         color=alt.Color("us_gate:N", title="US gate", scale=alt.Scale(
             domain=domain, range=[US_GATE_COLOURS[g] for g in domain])), tooltip=tips)
     text = base.mark_text(fontSize=8).encode(text="china:N", tooltip=tips)
-    height = 14 * rows.get_column("row").n_unique()
+    height = 16 * rows.get_column("row").n_unique()
     return alt.layer(cells, text).properties(
         width=90 * rows.get_column("day").n_unique(), height=height,
-        title=alt.Title(title, subtitle="Colour: the US gate; text: the Chinese gate"))
+        title=alt.Title(title, subtitle="Rows: chip · buyer. Colour: the US gate; text: the "
+                                        "Chinese gate"))
