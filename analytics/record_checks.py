@@ -353,14 +353,31 @@ def _which() -> pl.LazyFrame:
                          "_msg": [m for _, _, m in TEXT_TESTS]})
 
 
+def _flags(cell: pl.Expr) -> list[pl.Expr]:
+    """One flag per test of :data:`TEXT_TESTS` on ``cell``: ``_t0``, ``_t1`` ... (null: no)."""
+    return [test(cell).fill_null(False).alias(f"_t{i}")
+            for i, (_, test, _) in enumerate(TEXT_TESTS)]
+
+
+def _failed(flagged: pl.LazyFrame, index: list[str], per: list[str]) -> pl.LazyFrame:
+    """One row per test a row failed (its first failing value, per ``per``), with the
+    test's check name and message: ``flagged`` holds ``index`` columns and the flags."""
+    return (
+        flagged.unpivot(index=index, on=[f"_t{i}" for i in range(len(TEXT_TESTS))],
+                        variable_name="_t", value_name="_hit")
+        .filter(pl.col("_hit"))
+        .unique(subset=[*per, "_t"], keep="first", maintain_order=True)
+        .join(_which(), on="_t")
+    )
+
+
 def _failing_values(lf: pl.LazyFrame, columns: list[tuple[str, bool]]) -> list[pl.DataFrame]:
     """The distinct values of each text column (list elements for a list column) that
     fail a test, with a flag per test (``_t0`` ...): one query per column, run together."""
     plans = []
     for col, is_list in columns:
         cell = pl.col(col)
-        tests = [test(cell).fill_null(False).alias(f"_t{i}")
-                 for i, (_, test, _) in enumerate(TEXT_TESTS)]
+        tests = _flags(cell)
         plans.append(
             lf.select(cell.explode() if is_list else cell).unique().drop_nulls()
             .with_columns(tests).filter(pl.any_horizontal(t.meta.output_name() for t in tests)))
@@ -376,14 +393,9 @@ def _distinct_findings(lf: pl.LazyFrame, name: str, col: str, is_list: bool,
     values = bad.get_column(col).implode()
     holds = cell.list.eval(pl.element().is_in(values)).list.any() if is_list else cell.is_in(values)
     rows = lf.select(key(name, lf), cell).filter(holds.fill_null(False)).with_row_index("_r")
-    hits = (
-        (rows.explode(col) if is_list else rows)
-        .join(bad.lazy(), on=col, how="inner", maintain_order="left")
-        .unpivot(index=["_r", "key", col], variable_name="_t", value_name="_hit")
-        .filter(pl.col("_hit"))
-        .unique(subset=["_r", "_t"], keep="first", maintain_order=True)
-        .join(_which(), on="_t")
-    )
+    joined = (rows.explode(col) if is_list else rows).join(
+        bad.lazy(), on=col, how="inner", maintain_order="left")
+    hits = _failed(joined, ["_r", "key", col], ["_r"])
     return finding_rows(hits, name, column=col, check=pl.col("_check"),
                         value=text(cell).str.slice(0, 80), message=pl.col("_msg"))
 
@@ -392,8 +404,7 @@ def _long_findings(lf: pl.LazyFrame, name: str,
                    columns: list[tuple[str, bool]]) -> pl.LazyFrame:
     """Findings of every text column of a short table: its cells in one long column
     (list elements one per row), the tests run once on it."""
-    tests = [test(pl.col("_v")).fill_null(False).alias(f"_t{i}")
-             for i, (_, test, _) in enumerate(TEXT_TESTS)]
+    tests = _flags(pl.col("_v"))
     cells = (
         lf.select(key(name, lf), *((pl.col(c) if is_list else pl.concat_list(c)).alias(c)
                                    for c, is_list in columns))
@@ -402,14 +413,9 @@ def _long_findings(lf: pl.LazyFrame, name: str,
         .explode("_v")
         .drop_nulls("_v")
     )
-    hits = (
-        cells.with_columns(tests)
-        .filter(pl.any_horizontal(t.meta.output_name() for t in tests))
-        .unpivot(index=["_r", "key", "_col", "_v"], variable_name="_t", value_name="_hit")
-        .filter(pl.col("_hit"))
-        .unique(subset=["_r", "_col", "_t"], keep="first", maintain_order=True)
-        .join(_which(), on="_t")
-    )
+    flagged = cells.with_columns(tests).filter(
+        pl.any_horizontal(t.meta.output_name() for t in tests))
+    hits = _failed(flagged, ["_r", "key", "_col", "_v"], ["_r", "_col"])
     return finding_rows(hits, name, column=pl.col("_col"), check=pl.col("_check"),
                         value=pl.col("_v").str.slice(0, 80), message=pl.col("_msg"))
 
